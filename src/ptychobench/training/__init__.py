@@ -1,0 +1,1 @@
+"""Training: loss terms (:mod:`.losses`) and the training/inference loop (:mod:`.loop`)."""

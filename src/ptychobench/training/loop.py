@@ -1,0 +1,250 @@
+"""Training: Adam, ReduceLROnPlateau, EarlyStopping, validation split, NaN guard, throughput.
+
+The loop reproduces the original ``model.fit`` settings: Adam lr 1e-3;
+``ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=2, min_lr=1e-4)``;
+``EarlyStopping(monitor='loss', patience=3)``; ``validation_split=0.05`` (the last 5% of
+the groups, before shuffling); shuffled batches of ``batch_size``. It is a plain loop
+over one traced step so that every batch's loss is checked for NaN/Inf and the time of
+each epoch is measured without graph tracing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from ..errors import TrainingDivergedError
+from ..model import physics_layers as phys
+from . import losses
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything the loop needs besides the model and the data."""
+
+    epochs: int
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    validation_split: float = 0.05
+    weights: losses.LossWeights = field(default_factory=losses.LossWeights)
+    nll_form: str = "mean"
+    probe_big: bool = False
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
+    plateau_min_delta: float = 1e-4
+    min_lr: float = 1e-4
+    early_stop_patience: int = 3
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    """History and speed of one training run."""
+
+    history: dict
+    lr_trace: list
+    epochs_run: int
+    stopped_early: bool
+    samples_per_second: float
+    epoch_seconds: list
+    n_train: int
+    n_val: int
+
+    def to_json(self) -> dict:
+        return {
+            "history": self.history,
+            "lr_trace": self.lr_trace,
+            "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early,
+            "samples_per_second": self.samples_per_second,
+            "epoch_seconds": self.epoch_seconds,
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+        }
+
+
+class ReduceLROnPlateau:
+    """Keras' ReduceLROnPlateau rule (mode 'min', cooldown 0) on a plain number."""
+
+    def __init__(self, factor: float, patience: int, min_lr: float, min_delta: float):
+        self.factor, self.patience, self.min_lr, self.min_delta = factor, patience, min_lr, min_delta
+        self.best, self.wait = math.inf, 0
+
+    def step(self, value: float, lr: float) -> float:
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            return lr
+        self.wait += 1
+        if self.wait >= self.patience and lr > self.min_lr:
+            self.wait = 0
+            return max(lr * self.factor, self.min_lr)
+        return lr
+
+
+class EarlyStopping:
+    """Keras' EarlyStopping rule (mode 'min', min_delta 0): stop after ``patience`` bad epochs."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best, self.wait = patience, math.inf, 0
+
+    def should_stop(self, value: float) -> bool:
+        if value < self.best:
+            self.best, self.wait = value, 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+
+def realspace_targets(Y_I: np.ndarray, coords_relative: np.ndarray, padded_size: int) -> np.ndarray:
+    """Trimmed-object labels: the label patches reassembled like the model's object.
+
+    Returns complex64 (B, N, N, 1).
+    """
+    N = Y_I.shape[1]
+    out = []
+    for start in range(0, Y_I.shape[0], 256):
+        y = tf.complex(Y_I[start : start + 256], 0.0 * Y_I[start : start + 256])
+        canvas = phys.reassemble_patches(y, coords_relative[start : start + 256], padded_size)
+        out.append(phys.center_crop(canvas, N).numpy())
+    return np.concatenate(out)
+
+
+def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padded_size=None) -> TrainResult:
+    """Fit ``model`` to reproduce its scaled input diffraction.
+
+    Parameters
+    ----------
+    model : PtychoPINN
+    X_in : float32 (B, N, N, C)
+        Model input ``s_c · X``; the targets are ``s_c · X`` and ``(s_c · X)²``.
+    coords_relative : float32 (B, 1, 2, C)
+    settings : TrainSettings
+    Y_I : float32 (B, N, N, C), optional
+        Label amplitudes, needed only when ``realspace_weight > 0``.
+
+    Raises
+    ------
+    TrainingDivergedError
+        The first time a batch loss is NaN or Inf (epoch and batch are 1-based).
+    """
+    X_in = np.asarray(X_in, np.float32)
+    coords_relative = np.asarray(coords_relative, np.float32)
+    n = X_in.shape[0]
+    split = int(math.ceil(n * (1.0 - settings.validation_split)))
+    train_idx, val_idx = np.arange(split), np.arange(split, n)
+    weights = settings.weights
+    use_realspace = weights.realspace_weight > 0
+    obj_targets = realspace_targets(Y_I, coords_relative, padded_size) if use_realspace else None
+
+    optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
+    N, C = X_in.shape[1], X_in.shape[-1]
+    signature = [
+        tf.TensorSpec([None, N, N, C], tf.float32),
+        tf.TensorSpec([None, 1, 2, C], tf.float32),
+        tf.TensorSpec([None, N, N, 1], tf.complex64),
+    ]
+
+    def loss_of(x, pos, obj_t, training):
+        outputs = model((x, pos), training=training)
+        return losses.composite_loss(
+            outputs, (obj_t, x, tf.square(x)), weights, settings.nll_form, settings.probe_big
+        )
+
+    @tf.function(input_signature=signature)
+    def train_step(x, pos, obj_t):
+        with tf.GradientTape() as tape:
+            total, terms = loss_of(x, pos, obj_t, True)
+        grads = tape.gradient(total, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        return total, terms
+
+    @tf.function(input_signature=signature)
+    def eval_step(x, pos, obj_t):
+        return loss_of(x, pos, obj_t, False)
+
+    def batch(idx):
+        obj_t = obj_targets[idx] if use_realspace else np.zeros((len(idx), N, N, 1), np.complex64)
+        return X_in[idx], coords_relative[idx], obj_t
+
+    rng = np.random.RandomState(settings.seed)
+    plateau = ReduceLROnPlateau(
+        settings.plateau_factor, settings.plateau_patience, settings.min_lr, settings.plateau_min_delta
+    )
+    stopper = EarlyStopping(settings.early_stop_patience)
+    history: dict[str, list] = {}
+    lr_trace, epoch_seconds = [], []
+    steady_samples, steady_seconds, stopped = 0, 0.0, False
+    epoch = 0
+    for epoch in range(1, settings.epochs + 1):
+        lr = float(optimizer.learning_rate.numpy())
+        lr_trace.append(lr)
+        order = train_idx[rng.permutation(len(train_idx))]
+        batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
+        sums: dict[str, float] = {}
+        bar = tqdm(
+            batches, desc=f"epoch {epoch}/{settings.epochs}", disable=not settings.progress, leave=False
+        )
+        start = time.perf_counter()
+        for b, idx in enumerate(bar, start=1):
+            total, terms = train_step(*batch(idx))
+            value = float(total)
+            if not math.isfinite(value):
+                raise TrainingDivergedError(epoch, b, value)
+            sums["loss"] = sums.get("loss", 0.0) + value * len(idx)
+            for key, term in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(term) * len(idx)
+            bar.set_postfix(loss=f"{value:.4g}")
+        seconds = time.perf_counter() - start
+        bar.close()
+        epoch_seconds.append(seconds)
+        if epoch > 1:  # the first epoch includes graph tracing
+            steady_samples += len(order)
+            steady_seconds += seconds
+        for key, value in sums.items():
+            history.setdefault(key, []).append(value / len(order))
+        if len(val_idx):
+            val_sum = 0.0
+            for i in range(0, len(val_idx), settings.batch_size):
+                v, _ = eval_step(*batch(val_idx[i : i + settings.batch_size]))
+                val_sum += float(v) * len(val_idx[i : i + settings.batch_size])
+            history.setdefault("val_loss", []).append(val_sum / len(val_idx))
+            new_lr = plateau.step(history["val_loss"][-1], lr)
+            if new_lr != lr:
+                optimizer.learning_rate.assign(new_lr)
+        if stopper.should_stop(history["loss"][-1]):
+            stopped = True
+            break
+    throughput = steady_samples / steady_seconds if steady_seconds > 0 else math.nan
+    return TrainResult(
+        history=history,
+        lr_trace=lr_trace,
+        epochs_run=epoch,
+        stopped_early=stopped,
+        samples_per_second=throughput,
+        epoch_seconds=epoch_seconds,
+        n_train=len(train_idx),
+        n_val=len(val_idx),
+    )
+
+
+def predict(model, X_in, coords_relative, batch_size: int = 16):
+    """Run the model on every group; returns numpy ``(trimmed_obj, pred_amp)``."""
+    spec = model.spec
+    signature = [
+        tf.TensorSpec([None, spec.N, spec.N, spec.channels], tf.float32),
+        tf.TensorSpec([None, 1, 2, spec.channels], tf.float32),
+    ]
+    step = tf.function(lambda x, c: model((x, c), training=False)[:2], input_signature=signature)
+    objs, amps = [], []
+    for i in range(0, X_in.shape[0], batch_size):
+        o, a = step(X_in[i : i + batch_size], coords_relative[i : i + batch_size])
+        objs.append(o.numpy())
+        amps.append(a.numpy())
+    return np.concatenate(objs), np.concatenate(amps)
