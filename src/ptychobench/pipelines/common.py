@@ -1,0 +1,206 @@
+"""What both pipelines share: the prepared state, the run result, model building,
+training and the evaluation tail (stages, metrics)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..config import params
+from ..errors import TrainingDivergedError
+from ..evaluation import metrics
+from ..model.network import PtychoPINN, count_params
+from ..model.spec import ModelSpec
+from ..simulation.data import GroupedData
+from ..stages import StageRecorder, stage_ratios
+from ..training import loop
+from ..training.losses import LossWeights
+from . import provenance
+from .profiles import Profile
+
+
+@dataclass
+class Prepared:
+    """A pipeline up to (and including) the built, untrained model.
+
+    Everything the static parity checks need: configuration, data, stages, model.
+    """
+
+    pipeline: str
+    profile: Profile
+    seed: int
+    nphotons: float
+    deterministic: bool
+    config: dict  # legacy cfg snapshot after set-up (the bridged dict for modern)
+    modern_config: dict | None
+    probe: np.ndarray
+    train: GroupedData
+    test: GroupedData
+    s_c: float
+    initial_log_scale: float
+    spec: ModelSpec
+    nll_form: str
+    weights: LossWeights
+    epochs: int
+    batch_size: int
+    recorder: StageRecorder
+    model: PtychoPINN
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def object_normalization(self) -> float:
+        """Factor applied to the object (legacy ``1/norm_Y_I``, modern 1)."""
+        return self.test.scale_factors.get("object_normalization", 1.0)
+
+    @property
+    def diffraction_gain(self) -> float:
+        """Gain applied to the diffraction (legacy 1, modern ``g``)."""
+        return self.test.scale_factors.get("g", 1.0)
+
+
+@dataclass
+class RunResult:
+    """Everything one pipeline run produced."""
+
+    pipeline: str
+    profile: str
+    seed: int
+    nphotons: float
+    config: dict
+    modern_config: dict | None
+    scale_factors: dict
+    stages: list
+    metrics: dict
+    training: dict
+    architecture: list
+    trainable_params: int
+    provenance: dict
+    failure: str | None = None
+    arrays: dict = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "arrays"}
+        out["stage_ratios"] = stage_ratios(self.stages) if self.stages else {}
+        return json.loads(json.dumps(out, default=_jsonable))
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape} {value.dtype}>"
+    return str(value)
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, NumPy and TensorFlow; optionally make TF ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def build_model(spec: ModelSpec, probe: np.ndarray, initial_scale: float, seed: int) -> PtychoPINN:
+    """A fresh model whose weights depend only on ``seed``."""
+    keras.utils.set_random_seed(seed)
+    return PtychoPINN(spec, probe, initial_scale).build_for()
+
+
+def train_settings(prep: Prepared, progress: bool) -> loop.TrainSettings:
+    return loop.TrainSettings(
+        epochs=prep.epochs,
+        batch_size=prep.batch_size,
+        weights=prep.weights,
+        nll_form=prep.nll_form,
+        probe_big=prep.spec.probe_big,
+        seed=prep.seed,
+        progress=progress,
+    )
+
+
+def record_input_stages(rec: StageRecorder, data: GroupedData, s_c: float) -> None:
+    """``model_input`` and ``training_labels`` (both ``s_c · X``) of the evaluated split."""
+    scaled = data.X * np.float32(s_c)
+    rec.record("model_input", scaled, s_c=s_c)
+    rec.record("training_labels", scaled, s_c=s_c)
+
+
+def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_result, extra_arrays):
+    """Stages after the model, the metrics and the run result."""
+    log_scale = prep.model.log_scale_value()
+    rec = prep.recorder
+    rec.record("predicted_amplitude", pred_amp, exp_log_scale=math.exp(log_scale))
+    rec.record("object_patch", np.abs(trimmed))
+    rec.record("stitched_object", np.abs(stitched)[covered])
+    rec.record("truth_window", truth[covered])
+    gauge = metrics.expected_gauge(prep.object_normalization, prep.diffraction_gain, prep.s_c, log_scale)
+    result_metrics = metrics.amplitude_metrics(np.abs(stitched), truth, covered, gauge)
+    ceiling = 1.0 if prep.spec.amp_activation == "sigmoid" else math.inf
+    obj_amp = np.abs(trimmed)
+    central = obj_amp[:, prep.spec.N // 4 : 3 * prep.spec.N // 4, prep.spec.N // 4 : 3 * prep.spec.N // 4]
+    result_metrics["head_saturation"] = float(np.mean(central >= 0.99 * ceiling))
+    factors = {
+        **prep.test.scale_factors,
+        "s_c": prep.s_c,
+        "initial_log_scale": prep.initial_log_scale,
+        "log_scale_final": log_scale,
+        "exp_log_scale_final": math.exp(log_scale),
+        "expected_gauge": gauge,
+        "train_scale_factors": prep.train.scale_factors,
+    }
+    return RunResult(
+        pipeline=prep.pipeline,
+        profile=prep.profile.name,
+        seed=prep.seed,
+        nphotons=prep.nphotons,
+        config=prep.config,
+        modern_config=prep.modern_config,
+        scale_factors=factors,
+        stages=rec.table(),
+        metrics=result_metrics,
+        training=train_result.to_json(),
+        architecture=prep.model.architecture_table(),
+        trainable_params=count_params(prep.model),
+        provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
+        arrays={"stitched": stitched, "truth": truth, "covered": covered, **extra_arrays},
+    )
+
+
+def failed(prep: Prepared, error: TrainingDivergedError) -> RunResult:
+    """A run result that records a training failure instead of metrics."""
+    return RunResult(
+        pipeline=prep.pipeline,
+        profile=prep.profile.name,
+        seed=prep.seed,
+        nphotons=prep.nphotons,
+        config=prep.config,
+        modern_config=prep.modern_config,
+        scale_factors={**prep.test.scale_factors, "s_c": prep.s_c},
+        stages=prep.recorder.table(),
+        metrics={},
+        training={},
+        architecture=prep.model.architecture_table(),
+        trainable_params=count_params(prep.model),
+        provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
+        failure=str(error),
+    )
+
+
+def train_model(prep: Prepared, progress: bool) -> loop.TrainResult:
+    X_in = prep.train.X * np.float32(prep.s_c)
+    return loop.train(
+        prep.model,
+        X_in,
+        prep.train.coords_relative,
+        train_settings(prep, progress),
+        Y_I=prep.train.Y_I,
+        padded_size=prep.spec.padded_size,
+    )
+
+
+def cfg_snapshot() -> dict:
+    return params.snapshot()

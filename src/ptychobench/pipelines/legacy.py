@@ -1,0 +1,166 @@
+"""The legacy pipeline: dose recipe → grid simulation → training → grid stitching → metrics.
+
+Faithful to the dose-experiments flow (``notebooks/dose.py`` + ``ptycho/train.py``):
+
+1. ``params.init(nphotons, loss_fn)`` then ``params.execute(nphotons)``;
+2. the default probe, normalised with ``cfg['probe_scale']``, stored in ``cfg['probe']``;
+3. grid simulation of the train images (seed 1) and test images (seed 2); the test set
+   reuses the training ``s_sim``; ``cfg['intensity_scale'] = s_sim``;
+4. the model is built with ``log_scale = log s_sim`` (it is first imported after data
+   generation), then training overwrites ``cfg['intensity_scale']`` with the closed form
+   ``s_c``, which multiplies the inputs;
+5. test prediction, grid tiling of the central ``outer/2`` pixels, comparison with the
+   clipped raw-unit ground truth.
+
+The profile sets the object size, image counts and epochs (recorded as overrides).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import params
+from ..errors import TrainingDivergedError
+from ..evaluation import stitching
+from ..model.spec import ModelSpec
+from ..physics import forward, objects, probe as probe_mod
+from ..simulation import legacy_grid
+from ..stages import StageRecorder
+from ..training import loop
+from ..training.losses import LossWeights
+from . import common
+from .profiles import Profile, get_profile
+
+TRAIN_OBJECT_SEED = 1
+TEST_OBJECT_SEED = 2
+AMP_CHANNELS = "single"  # dose-experiments: one amplitude channel
+NLL_FORM = "full_sum"  # dose-experiments: TFP log-pmf summed per sample
+
+
+def configure(profile: Profile, nphotons: float, loss_fn: str) -> dict:
+    """Run the dose recipe on a fresh ``cfg`` and apply the profile's sizes."""
+    params.reset()
+    params.init(nphotons, loss_fn)
+    params.execute(nphotons)
+    overrides = {
+        "size": profile.legacy_size,
+        "nimgs_train": profile.legacy_nimgs_train,
+        "nimgs_test": profile.legacy_nimgs_test,
+        "nepochs": profile.legacy_epochs,
+        "N": profile.N,
+        "gridsize": profile.gridsize,
+        "n_filters_scale": profile.n_filters_scale,
+    }
+    for key, value in overrides.items():
+        params.set(key, value)
+    params.validate()
+    return overrides
+
+
+def prepare(
+    profile: Profile | str | None = None,
+    seed: int = 0,
+    nphotons: float | None = None,
+    loss_fn: str = "nll",
+    deterministic: bool = True,
+) -> common.Prepared:
+    """Everything up to the built, untrained model."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    nphotons = profile.nphotons if nphotons is None else nphotons
+    common.seed_everything(seed, deterministic)
+    overrides = configure(profile, nphotons, loss_fn)
+    cfg = params.cfg
+    N, gs, offset = cfg["N"], cfg["gridsize"], cfg["offset"]
+
+    raw_probe = probe_mod.default_probe(N, cfg["default_probe_scale"])
+    cfg["probe"] = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
+    probe = cfg["probe"]
+
+    train_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_train"], TRAIN_OBJECT_SEED)
+    test_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_test"], TEST_OBJECT_SEED)
+    sim = dict(N=N, gridsize=gs, offset=offset, nphotons=cfg["nphotons"])
+    train, _ = legacy_grid.simulate_grid(
+        train_objects, probe, outer_offset=cfg["outer_offset_train"], seed=seed * 1000 + 1, **sim
+    )
+    s_sim = train.scale_factors["s_sim"]
+    test, test_layout = legacy_grid.simulate_grid(
+        test_objects,
+        probe,
+        outer_offset=cfg["outer_offset_test"],
+        seed=seed * 1000 + 2,
+        intensity_scale=s_sim,
+        **sim,
+    )
+    for data in (train, test):
+        data.scale_factors["object_normalization"] = 1.0 / data.scale_factors["norm_Y_I"]
+    cfg["intensity_scale"] = s_sim  # generate_data
+    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS)
+    model = common.build_model(spec, probe, s_sim, seed)  # model imported after generate_data
+    s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
+    cfg["intensity_scale"] = s_c  # train_pinn.train overwrites it
+
+    rec = StageRecorder()
+    norm = test.scale_factors["norm_Y_I"]
+    rec.record("object", test_objects)
+    rec.record("object_normalized", test_objects / np.float32(norm), norm_Y_I=norm)
+    rec.record("raw_diffraction", test.X, s_sim=s_sim)
+    rec.record("grouped_diffraction", test.X)
+    rec.record("normalized_diffraction", test.X, g=1.0)
+    common.record_input_stages(rec, test, s_c)
+
+    config = params.snapshot()
+    config["profile_overrides"] = overrides
+    config["loss_fn"] = loss_fn
+    return common.Prepared(
+        pipeline="legacy",
+        profile=profile,
+        seed=seed,
+        nphotons=nphotons,
+        deterministic=deterministic,
+        config=config,
+        modern_config=None,
+        probe=probe,
+        train=train,
+        test=test,
+        s_c=s_c,
+        initial_log_scale=float(np.log(s_sim)),
+        spec=spec,
+        nll_form=NLL_FORM,
+        weights=LossWeights.from_params(cfg),
+        epochs=cfg["nepochs"],
+        batch_size=cfg["batch_size"],
+        recorder=rec,
+        model=model,
+        extras={"test_objects": test_objects, "test_layout": test_layout},
+    )
+
+
+def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
+    """Predict the test groups, tile them per image and compare with the clipped truth."""
+    cfg = params.cfg
+    layout = prep.extras["test_layout"]
+    trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
+    per_image = layout.ny * layout.nx
+    mosaics = [
+        stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
+                              cfg["outer_offset_test"])
+        for i in range(layout.n_images)
+    ]
+    truth = legacy_grid.clipped_truth(
+        prep.extras["test_objects"], cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
+    )
+    stitched = np.concatenate(mosaics, axis=0)
+    truth = np.concatenate(list(truth), axis=0)
+    covered = np.ones(stitched.shape, dtype=bool)
+    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result, {})
+
+
+def run(profile=None, seed: int = 0, nphotons=None, loss_fn: str = "nll", deterministic=True,
+        progress: bool = True) -> common.RunResult:
+    """The whole legacy pipeline; a NaN in training is recorded as the run's failure."""
+    prep = prepare(profile, seed, nphotons, loss_fn, deterministic)
+    try:
+        result = common.train_model(prep, progress)
+    except TrainingDivergedError as err:
+        return common.failed(prep, err)
+    return evaluate(prep, result)

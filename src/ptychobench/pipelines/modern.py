@@ -1,0 +1,156 @@
+"""The modern pipeline: dataclass config → ``update_legacy_dict`` → non-grid simulation →
+K-NN grouping → ``normalize_data`` → training → position stitching → metrics.
+
+Faithful to the sim-lines flow (``scripts/studies/sim_lines_4x/pipeline.py``), scenario
+"ideal" (default probe, ``probe_scale`` 10, ``probe_mask`` True, ``probe_big`` False) at
+gridsize 2:
+
+1. ``TrainingConfig(ModelConfig(...))`` bridged into ``cfg`` by ``update_legacy_dict``;
+2. one lines object (seed 42) and the default probe normalised with ``probe_scale``;
+3. random positions (seed 42), non-grid simulation with a dataset-derived ``s_sim``,
+   split by y (first half train);
+4. K-NN grouping (K = ``neighbor_count``) of each split, ``normalize_data`` per split;
+5. closed-form ``s_c`` in ``cfg``; the model starts at ``log_scale = log s_c``;
+6. test prediction, position stitching (M = 20) on the object frame, comparison with
+   ``|objectGuess|`` on the covered window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..config import params
+from ..config.modern import ModelConfig, TrainingConfig, update_legacy_dict
+from ..errors import TrainingDivergedError
+from ..evaluation import stitching
+from ..model.spec import ModelSpec
+from ..physics import forward, objects, probe as probe_mod
+from ..simulation import grouping, nongrid, normalization
+from ..stages import StageRecorder
+from ..training import loop
+from ..training.losses import LossWeights
+from . import common
+from .profiles import Profile, get_profile
+
+OBJECT_SEED = 42
+POSITION_SEED = 42
+BUFFER = 10
+AMP_CHANNELS = "per_patch"  # main: C amplitude channels
+NLL_FORM = "mean"  # main: tf.nn.log_poisson_loss, mean over pixels
+
+#: The "ideal" sim-lines scenario.
+SCENARIO = {"probe_scale": 10.0, "probe_big": False, "probe_mask": True}
+
+
+def build_configs(profile: Profile, nphotons: float) -> TrainingConfig:
+    """The sim-lines ``build_training_config`` for this profile."""
+    model = ModelConfig(
+        N=profile.N, gridsize=profile.gridsize, n_filters_scale=profile.n_filters_scale, **SCENARIO
+    )
+    return TrainingConfig(
+        model=model,
+        n_groups=profile.modern_train_groups,
+        nphotons=nphotons,
+        neighbor_count=4,
+        nepochs=profile.modern_epochs,
+    )
+
+
+def bridge(config: TrainingConfig) -> None:
+    """CONFIG-001: write the dataclass config into the legacy ``cfg`` before anything reads it."""
+    update_legacy_dict(params.cfg, config)
+
+
+def prepare(
+    profile: Profile | str | None = None,
+    seed: int = 0,
+    nphotons: float | None = None,
+    deterministic: bool = True,
+) -> common.Prepared:
+    """Everything up to the built, untrained model."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    nphotons = profile.nphotons if nphotons is None else nphotons
+    common.seed_everything(seed, deterministic)
+    params.reset()
+    config = build_configs(profile, nphotons)
+    bridge(config)
+    cfg = params.cfg
+    N, gs = cfg["N"], cfg["gridsize"]
+
+    obj = objects.make_lines_objects(profile.modern_size, 1, OBJECT_SEED)[0]
+    raw_probe = probe_mod.default_probe(N, cfg["default_probe_scale"])
+    probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
+    cfg["probe"] = probe
+
+    coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
+    sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42)
+    train_raw, test_raw = nongrid.split_by_axis(sim, 0.5, "y")
+
+    def grouped(raw, n_groups, group_seed):
+        idx = grouping.group_indices(raw.coords, n_groups, gs, cfg["neighbor_count"], group_seed)
+        data = grouping.group(raw, idx)
+        X, g = normalization.normalize_data(data.X, N)
+        return data, data.with_X(X, g=g, object_normalization=1.0)
+
+    train_grouped, train = grouped(train_raw, cfg["n_groups"], seed * 1000 + 1)
+    test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
+    s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
+    cfg["intensity_scale"] = s_c
+    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS)
+    model = common.build_model(spec, probe, s_c, seed)
+
+    rec = StageRecorder()
+    rec.record("object", obj)
+    rec.record("object_normalized", obj)
+    rec.record("raw_diffraction", test_raw.diffraction, s_sim=sim.intensity_scale)
+    rec.record("grouped_diffraction", test_grouped.X)
+    rec.record("normalized_diffraction", test.X, g=test.scale_factors["g"])
+    common.record_input_stages(rec, test, s_c)
+
+    modern_config = dataclasses.asdict(config)
+    modern_config["scenario"] = dict(SCENARIO)
+    return common.Prepared(
+        pipeline="modern",
+        profile=profile,
+        seed=seed,
+        nphotons=nphotons,
+        deterministic=deterministic,
+        config=params.snapshot(),
+        modern_config=modern_config,
+        probe=probe,
+        train=train,
+        test=test,
+        s_c=s_c,
+        initial_log_scale=float(np.log(s_c)),
+        spec=spec,
+        nll_form=NLL_FORM,
+        weights=LossWeights.from_params(cfg),
+        epochs=cfg["nepochs"],
+        batch_size=cfg["batch_size"],
+        recorder=rec,
+        model=model,
+        extras={"object": obj, "positions": coords},
+    )
+
+
+def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
+    """Predict the test groups, stitch them at their positions, compare on the covered window."""
+    obj = prep.extras["object"]
+    trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
+    centres = prep.test.coords_offsets[:, 0, :, 0]
+    image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)
+    rows, cols = stitching.window_of_coverage(weight)
+    stitched, truth, covered = image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
+    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result, {})
+
+
+def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True):
+    """The whole modern pipeline; a NaN in training is recorded as the run's failure."""
+    prep = prepare(profile, seed, nphotons, deterministic)
+    try:
+        result = common.train_model(prep, progress)
+    except TrainingDivergedError as err:
+        return common.failed(prep, err)
+    return evaluate(prep, result)

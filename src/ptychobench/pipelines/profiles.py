@@ -1,0 +1,133 @@
+"""Run profiles: how big each pipeline's data and training are.
+
+| profile  | where                  | legacy                                  | modern                               |
+|----------|------------------------|-----------------------------------------|--------------------------------------|
+| smoke    | CI, 2 CPU cores        | 1+1 images of 160², 576 train groups, 12 epochs | 1,152 positions on 160², 576 groups, 12 epochs |
+| standard | a workstation          | 1+1 images of 392², 6,724 groups, 20 epochs   | 4,000 positions, 2,000 groups, 20 epochs    |
+| paper    | a GPU in the container | dose recipe: 2+2 images of 392², outer 8/20, 60 epochs | sim-lines: 2000·C positions, 1,000 groups, 50 epochs |
+
+Both pipelines use gridsize 2 and N=64 in every profile; the dose ladder is thinned for
+the smaller profiles. The smoke profile declares ``n_filters_scale = 1`` (a quarter of the
+convolution FLOPs) so that ~400 optimizer steps fit in about a minute per pipeline on two
+cores; the other profiles keep the reference's 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run. Object sizes in pixels; groups of C = gridsize² patterns."""
+
+    name: str
+    N: int
+    gridsize: int
+    # legacy (dose recipe)
+    legacy_size: int
+    legacy_nimgs_train: int
+    legacy_nimgs_test: int
+    legacy_epochs: int
+    # modern (sim-lines)
+    modern_size: int
+    modern_positions: int
+    modern_train_groups: int
+    modern_test_groups: int
+    modern_epochs: int
+    # shared
+    nphotons: float
+    doses: tuple
+    n_filters_scale: int = 2
+    reassemble_M: int = 20
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["doses"] = list(self.doses)
+        return out
+
+    def estimated_peak_bytes(self) -> int:
+        """Rough peak memory of a run: the larger pipeline's arrays plus TensorFlow itself.
+
+        Counts X, labels and model inputs (float32, N²·C per group, ≈ 4 copies) for train
+        and test, plus 1.5 GiB for TensorFlow, the model and its optimizer state.
+        """
+        c = self.gridsize**2
+        per_group = 4 * self.N * self.N * c * 4
+        stride_train, stride_test = 4, 10
+        big_n = self.N + (self.gridsize - 1) * 4
+        legacy_groups = self.legacy_nimgs_train * ((self.legacy_size - big_n) // stride_train + 1) ** 2
+        legacy_groups += self.legacy_nimgs_test * ((self.legacy_size - big_n) // stride_test + 1) ** 2
+        modern_groups = self.modern_train_groups + self.modern_test_groups + self.modern_positions
+        return int(max(legacy_groups, modern_groups) * per_group + 1.5 * 2**30)
+
+
+PROFILES = {
+    "smoke": Profile(
+        name="smoke",
+        N=64,
+        gridsize=2,
+        legacy_size=160,
+        legacy_nimgs_train=1,
+        legacy_nimgs_test=1,
+        legacy_epochs=12,
+        modern_size=160,
+        modern_positions=1152,
+        modern_train_groups=576,
+        modern_test_groups=256,
+        modern_epochs=12,
+        nphotons=1e9,
+        doses=(1e5, 1e9),
+        n_filters_scale=1,
+    ),
+    "standard": Profile(
+        name="standard",
+        N=64,
+        gridsize=2,
+        legacy_size=392,
+        legacy_nimgs_train=1,
+        legacy_nimgs_test=1,
+        legacy_epochs=20,
+        modern_size=392,
+        modern_positions=4000,
+        modern_train_groups=2000,
+        modern_test_groups=1000,
+        modern_epochs=20,
+        nphotons=1e9,
+        doses=(1e4, 1e6, 1e9),
+    ),
+    "paper": Profile(
+        name="paper",
+        N=64,
+        gridsize=2,
+        legacy_size=392,
+        legacy_nimgs_train=2,
+        legacy_nimgs_test=2,
+        legacy_epochs=60,
+        modern_size=392,
+        modern_positions=8000,
+        modern_train_groups=1000,
+        modern_test_groups=1000,
+        modern_epochs=50,
+        nphotons=1e9,
+        doses=(1e4, 1e5, 1e6, 1e7, 1e8, 1e9),
+    ),
+}
+
+PROFILE_ENV = "PTYCHOBENCH_PROFILE"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Profile by name; ``None`` reads ``$PTYCHOBENCH_PROFILE`` (default ``smoke``)."""
+    name = name or os.environ.get(PROFILE_ENV, "smoke")
+    if name not in PROFILES:
+        raise ConfigError("profile", f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    profile = PROFILES[name]
+    big_n = profile.N + (profile.gridsize - 1) * 4
+    for field_name in ("legacy_size", "modern_size"):
+        if getattr(profile, field_name) < big_n + 10:
+            raise ConfigError(field_name, f"{getattr(profile, field_name)} px does not fit the canvas")
+    return profile
