@@ -131,13 +131,17 @@ def prepare(
         batch_size=cfg["batch_size"],
         recorder=rec,
         model=model,
-        extras={"test_objects": test_objects, "test_layout": test_layout},
+        extras={
+            "test_objects": test_objects,
+            "test_layout": test_layout,
+            "simulated_diffraction": train.X,  # (B, N, N, C): counts are per pattern either way
+        },
     )
 
 
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
     """Predict the test groups, tile them per image and compare with the clipped truth."""
-    cfg = params.cfg
+    cfg = prep.config  # the snapshot: another pipeline may have reset the global cfg since
     layout = prep.extras["test_layout"]
     trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
     per_image = layout.ny * layout.nx

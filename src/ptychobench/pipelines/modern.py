@@ -131,7 +131,7 @@ def prepare(
         batch_size=cfg["batch_size"],
         recorder=rec,
         model=model,
-        extras={"object": obj, "positions": coords},
+        extras={"object": obj, "positions": coords, "simulated_diffraction": sim.diffraction},
     )
 
 

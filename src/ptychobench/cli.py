@@ -1,0 +1,167 @@
+"""``ptychobench``: the command line behind the nox sessions.
+
+    ptychobench run --pipeline modern [--profile smoke] [--seed 0] [--nphotons 1e9] [--out run.json]
+    ptychobench parity [--profile smoke] [--seed 0] [--reports reports] [--static-only] [--doses]
+                       [--output-legacy-defaults PATH]
+    ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
+    ptychobench env
+
+Errors of ours (bad configuration, bad data, a diverged training) end with one line on
+stderr and exit status 2; a parity failure exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .errors import DataError, PtychoBenchError  # noqa: E402
+
+
+def _profile_fits(profile) -> None:
+    """Refuse a profile whose estimated peak memory exceeds the available memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}
+        available = info.get("MemAvailable")
+    except (OSError, ValueError, IndexError):
+        return
+    need = profile.estimated_peak_bytes()
+    if available and need > available:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            "profile",
+            f"{profile.name!r} needs about {need / 2**30:.1f} GiB, only {available / 2**30:.1f} GiB available",
+        )
+
+
+def cmd_run(args) -> int:
+    from .pipelines import legacy, modern
+    from .pipelines.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    _profile_fits(profile)
+    module = legacy if args.pipeline == "legacy" else modern
+    result = module.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
+    text = json.dumps(result.to_json(), indent=2) + "\n"
+    if args.out:
+        from .parity.report import atomic_write_text
+
+        atomic_write_text(Path(args.out), text)
+        print(args.out)
+    else:
+        sys.stdout.write(text)
+    return 0 if result.failure is None else 1
+
+
+def cmd_parity(args) -> int:
+    from .parity import report, runner
+    from .parity.checks import check_loss_config  # noqa: F401  (artifacts come from the outcome)
+    from .pipelines.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    _profile_fits(profile)
+    outcome = runner.run_parity(profile, seed=args.seed, train=not args.static_only, doses=args.doses,
+                                progress=not args.quiet)
+    for check in outcome.checks:
+        print(check.summary())
+    if args.output_legacy_defaults:
+        loss = outcome.check("loss_config")
+        report.atomic_write_text(Path(args.output_legacy_defaults),
+                                 loss.artifacts["legacy_params_cfg_defaults.json"])
+    folder = report.write_report(outcome, args.reports)
+    print(f"parity {'PASSED' if outcome.passed else 'FAILED'}; report:")
+    print(folder)
+    return 0 if outcome.passed else 1
+
+
+def cmd_explain(args) -> int:
+    from .parity.explain import explain, explain_text
+
+    if args.report:
+        folder = Path(args.report)
+        found = False
+        for name in ("legacy", "modern"):
+            path = folder / f"explain.json"
+            if not path.exists():
+                raise DataError(str(path), "no explain.json in this report folder")
+            data = json.loads(path.read_text())
+            if name in data:
+                print(explain_text(data[name]))
+                found = True
+        return 0 if found else 1
+    from .pipelines import legacy, modern
+    from .pipelines.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    _profile_fits(profile)
+    module = legacy if args.pipeline == "legacy" else modern
+    result = module.run(profile, seed=args.seed, progress=not args.quiet)
+    if result.failure:
+        print(f"{args.pipeline}: training failed: {result.failure}", file=sys.stderr)
+        return 1
+    print(explain_text(explain(result)))
+    return 0
+
+
+def cmd_env(args) -> int:
+    from .pipelines import provenance
+
+    print(json.dumps(provenance.collect(seed=args.seed, profile=args.profile, deterministic=True), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ptychobench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("run", help="run one pipeline end to end and print its result JSON")
+    common(p)
+    p.add_argument("--pipeline", choices=("legacy", "modern"), required=True)
+    p.add_argument("--nphotons", type=float, default=None)
+    p.add_argument("--out", default=None, help="write the JSON here instead of stdout")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("parity", help="run the parity suite and write a report folder")
+    common(p)
+    p.add_argument("--reports", default="reports", help="folder that receives the report (default: reports)")
+    p.add_argument("--static-only", action="store_true", help="skip training (config, data, stages, architecture)")
+    p.add_argument("--doses", action="store_true", help="also run the profile's dose ladder")
+    p.add_argument("--output-legacy-defaults", default=None, metavar="PATH",
+                   help="also write the captured legacy params.cfg defaults JSON here")
+    p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser("explain", help="decompose a pipeline's amplitude ratio into known stage gains")
+    common(p)
+    p.add_argument("report", nargs="?", default=None, help="a parity report folder (else: run --pipeline)")
+    p.add_argument("--pipeline", choices=("legacy", "modern"), default="modern")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("env", help="print the provenance record of this machine")
+    common(p)
+    p.set_defaults(func=cmd_env)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PtychoBenchError as err:
+        print(f"ptychobench: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

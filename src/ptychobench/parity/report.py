@@ -1,0 +1,237 @@
+"""Write a parity report folder: JSON + Markdown + HTML + PNG figures.
+
+The folder is assembled under a hidden temporary name and renamed into place when it is
+complete, so an interrupted run never leaves a half-written report, and earlier reports
+are never touched.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..errors import DataError  # noqa: E402
+from ..stages import STAGES, stage_ratios  # noqa: E402
+from .explain import explain_text  # noqa: E402
+
+GAUGE_NOTE = (
+    "Gauge: a physics-consistent reconstruction is Ô = G·O with G = (object normalisation) × "
+    "(diffraction gain g) × s_c / exp(log_scale). `gauge_corrected_ratio` = amplitude_ratio / G "
+    "(1 is perfect); `amplitude_bias` = |ln gauge_corrected_ratio|; `amplitude_ratio` is measured "
+    "on covered pixels only, in raw object units."
+)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def new_report_dir(root: Path) -> tuple[Path, Path]:
+    """(temporary folder to fill, final folder name) under ``root``."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(str(root), f"cannot create the report folder: {err.strerror}") from None
+    if not os.access(root, os.W_OK):
+        raise DataError(str(root), "report folder is not writable")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    final = root / f"parity-{stamp}"
+    n = 1
+    while final.exists():
+        n += 1
+        final = root / f"parity-{stamp}-{n}"
+    tmp = root / f".incomplete-{final.name}-{os.getpid()}"
+    tmp.mkdir()
+    return tmp, final
+
+
+def _plot_reconstructions(outcome, path: Path) -> None:
+    runs = [r for r in outcome.runs.values() if not r.failure]
+    if not runs:
+        return
+    fig, axes = plt.subplots(len(runs), 3, figsize=(11, 3.6 * len(runs)), squeeze=False)
+    for row, run in zip(axes, runs):
+        stitched, truth, covered = run.arrays["stitched"], run.arrays["truth"], run.arrays["covered"]
+        gauge = run.metrics["expected_gauge"]
+        panels = [
+            (np.abs(stitched) / gauge, f"{run.pipeline}: |stitched| / G  (G = {gauge:.3g})"),
+            (truth, f"{run.pipeline}: true amplitude (raw units)"),
+            (np.where(covered, np.angle(stitched), np.nan), f"{run.pipeline}: stitched phase (rad); truth phase 0"),
+        ]
+        vmax = float(np.nanmax(truth))
+        for ax, (img, title) in zip(row, panels):
+            kw = {"vmin": 0, "vmax": vmax} if "phase" not in title else {"cmap": "twilight"}
+            im = ax.imshow(img, **kw)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+            fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_waterfall(stage_tables: dict, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    names = [s for s in STAGES[1:]]
+    width = 0.4
+    for i, (pipeline, table) in enumerate(stage_tables.items()):
+        ratios = stage_ratios(table)["ratios"]
+        values = [np.log10(ratios[s]) if ratios.get(s, 0) > 0 else np.nan for s in names]
+        ax.bar(np.arange(len(names)) + (i - 0.5) * width, values, width, label=pipeline)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("log10(stage ratio)")
+    ax.set_title("Stage ratios mean(k)/mean(k-1), legacy vs modern")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_dose(rows: list, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for pipeline in ("legacy", "modern"):
+        pts = [(r["nphotons"], r["amplitude_ratio"], r["gauge_corrected_ratio"]) for r in rows
+               if r["pipeline"] == pipeline and not r.get("failure")]
+        if pts:
+            d, raw, corr = zip(*pts)
+            ax.plot(d, raw, "o--", label=f"{pipeline} amplitude_ratio")
+            ax.plot(d, corr, "s-", label=f"{pipeline} gauge_corrected_ratio")
+    ax.set_xscale("log")
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xlabel("nphotons")
+    ax.set_ylabel("ratio")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _index_markdown(outcome) -> str:
+    lines = [f"# ptychobench parity report — profile `{outcome.profile.name}`, seed {outcome.seed}\n",
+             f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n", "## Checks\n"]
+    lines += [f"- {c.summary()}" for c in outcome.checks]
+    for c in outcome.checks:
+        if len(c.problems) > 1:
+            lines.append(f"\n### {c.name}: problems\n")
+            lines += [f"- {p}" for p in c.problems]
+    norm = next((c for c in outcome.checks if c.name == "normalization"), None)
+    if norm is not None:
+        lines.append(f"\n## Where the pipelines part ways\n\nPrimary deviation source: "
+                     f"**`{norm.details['primary_deviation_source']}`**. See [stage_ratios.md](stage_ratios.md).\n")
+    if outcome.runs:
+        lines.append("## Amplitude\n")
+        keys = ("coverage", "amplitude_ratio", "amplitude_ratio_ls", "expected_gauge", "gauge_corrected_ratio",
+                "amplitude_bias", "head_saturation", "pearson", "ssim", "psnr", "frc50")
+        lines.append("| metric | " + " | ".join(outcome.runs) + " |")
+        lines.append("|---|" + "---|" * len(outcome.runs))
+        for k in keys:
+            vals = [f"{r.metrics.get(k, float('nan')):.4g}" if not r.failure else "failed" for r in outcome.runs.values()]
+            lines.append(f"| {k} | " + " | ".join(vals) + " |")
+        lines.append("")
+        for run in outcome.runs.values():
+            t = run.training
+            if t:
+                lines.append(f"- {run.pipeline}: {t['epochs_run']} epochs, {t['samples_per_second']:.1f} groups/s "
+                             f"(after the first epoch), {run.trainable_params:,} trainable parameters")
+            else:
+                lines.append(f"- {run.pipeline}: FAILED — {run.failure}")
+    if outcome.explanations:
+        lines.append("\n## explain\n\n```")
+        lines += [explain_text(e) for e in outcome.explanations.values()]
+        lines.append("```\n")
+    lines.append("## Figures\n")
+    for fig in ("reconstruction.png", "stage_waterfall.png", "dose.png"):
+        lines.append(f"![{fig}]({fig})")
+    lines.append("\n## Files\n")
+    lines.append("run_legacy.json, run_modern.json, arrays_*.npz, loss_config_diff.md/json, "
+                 "legacy_params_cfg_defaults.json, dose_loss_weights.json, config_diff.md, data_parity.json, "
+                 "stage_ratios.json/md, architecture_diff.md, training_params.json, amplitude.json, checks.json")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_to_html(md: str, title: str) -> str:
+    """A small, dependency-free rendering: headings, lists, tables, images, code blocks."""
+    out, in_code, in_table = [], False, False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            out.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if all(set(c) <= {"-"} for c in cells):
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("!["):
+            src = line[line.index("(") + 1 : line.rindex(")")]
+            out.append(f'<img src="{html.escape(src)}" alt="{html.escape(src)}" style="max-width:100%">')
+        elif line.startswith("- "):
+            out.append(f"<li>{html.escape(line[2:])}</li>")
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}td{border:1px solid #ccc;padding:2px 6px}"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
+
+
+def write_report(outcome, root: Path | str = "reports") -> Path:
+    """Write the report folder for ``outcome``; return its final path."""
+    tmp, final = new_report_dir(Path(root))
+    try:
+        for check in outcome.checks:
+            for name, text in check.artifacts.items():
+                atomic_write_text(tmp / name, text)
+        summary = [{"name": c.name, "passed": c.passed, "problems": c.problems} for c in outcome.checks]
+        atomic_write_text(tmp / "checks.json", json.dumps(summary, indent=2) + "\n")
+        for name, run in outcome.runs.items():
+            atomic_write_text(tmp / f"run_{name}.json", json.dumps(run.to_json(), indent=2) + "\n")
+            if run.arrays:
+                np.savez_compressed(tmp / f"arrays_{name}.npz", **run.arrays)
+        if outcome.explanations:
+            atomic_write_text(tmp / "explain.json", json.dumps(outcome.explanations, indent=2) + "\n")
+        if outcome.runs:
+            _plot_reconstructions(outcome, tmp / "reconstruction.png")
+            _plot_waterfall({n: r.stages for n, r in outcome.runs.items()}, tmp / "stage_waterfall.png")
+        if outcome.dose_ladder:
+            atomic_write_text(tmp / "dose_ladder.json", json.dumps(outcome.dose_ladder, indent=2, default=str) + "\n")
+            _plot_dose(outcome.dose_ladder, tmp / "dose.png")
+        md = _index_markdown(outcome)
+        atomic_write_text(tmp / "index.md", md)
+        atomic_write_text(tmp / "index.html", _markdown_to_html(md, f"parity {outcome.profile.name}"))
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(Path(root) / "LATEST", final.name + "\n")
+    return final

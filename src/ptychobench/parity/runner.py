@@ -1,0 +1,94 @@
+"""Run the parity suite: prepare both pipelines, run the static checks, train, compare."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+
+from ..errors import PtychoBenchError, TrainingDivergedError
+from ..pipelines import common, legacy, modern
+from ..pipelines.profiles import Profile, get_profile
+from . import checks
+from .explain import explain
+
+
+@dataclass
+class ParityOutcome:
+    profile: Profile
+    seed: int
+    checks: list = field(default_factory=list)
+    runs: dict = field(default_factory=dict)  # pipeline -> RunResult
+    explanations: dict = field(default_factory=dict)
+    dose_ladder: list = field(default_factory=list)  # rows: pipeline, nphotons, metrics
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def check(self, name: str) -> checks.CheckResult:
+        return next(c for c in self.checks if c.name == name)
+
+
+def prepare_both(profile: Profile, seed: int, nphotons=None):
+    """``(legacy, modern)`` prepared pipelines (legacy first: it owns the global cfg until modern resets it)."""
+    return legacy.prepare(profile, seed, nphotons), modern.prepare(profile, seed, nphotons)
+
+
+def static_checks(lp: common.Prepared, mp: common.Prepared, names=None) -> list:
+    out = []
+    for name, check in checks.STATIC_CHECKS.items():
+        if names is None or name in names:
+            out.append(check(lp, mp))
+    return out
+
+
+def run_static(profile="smoke", seed: int = 0, names=None) -> list:
+    """Only the checks that need no training; a set-up error becomes a failing ``setup`` check."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    try:
+        lp, mp = prepare_both(profile, seed)
+    except (PtychoBenchError, KeyError) as err:
+        return [checks.CheckResult("setup", False, [f"pipeline set-up failed: {err!r}"])]
+    return static_checks(lp, mp, names)
+
+
+def _train_and_evaluate(prep: common.Prepared, progress: bool) -> common.RunResult:
+    module = legacy if prep.pipeline == "legacy" else modern
+    try:
+        result = common.train_model(prep, progress)
+    except TrainingDivergedError as err:
+        return common.failed(prep, err)
+    return module.evaluate(prep, result)
+
+
+def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool = False,
+               progress: bool = True) -> ParityOutcome:
+    """The whole suite on one profile and seed."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    outcome = ParityOutcome(profile=profile, seed=seed)
+    lp, mp = prepare_both(profile, seed)
+    outcome.checks = static_checks(lp, mp)
+    if not train:
+        return outcome
+    for prep in (lp, mp):
+        outcome.runs[prep.pipeline] = _train_and_evaluate(prep, progress)
+    stages = {p: outcome.runs[p].stages for p in outcome.runs}
+    # the stage check again, now with the trained stages (predicted ... truth)
+    outcome.checks = [c for c in outcome.checks if c.name != "normalization"]
+    outcome.checks.insert(3, checks.check_normalization(lp, mp, stages["legacy"], stages["modern"]))
+    outcome.checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs["modern"]))
+    for name, run in outcome.runs.items():
+        if not run.failure:
+            outcome.explanations[name] = explain(run)
+    del lp, mp
+    gc.collect()
+    if doses:
+        for nphotons in profile.doses:
+            for module in (legacy, modern):
+                prep = module.prepare(profile, seed, nphotons)
+                run = _train_and_evaluate(prep, progress)
+                outcome.dose_ladder.append({"pipeline": prep.pipeline, "nphotons": nphotons,
+                                            "failure": run.failure, **run.metrics})
+                del prep
+                gc.collect()
+    return outcome
