@@ -156,8 +156,9 @@ def _index_markdown(outcome) -> str:
         lines += [explain_text(e) for e in outcome.explanations.values()]
         lines.append("```\n")
     lines.append("## Figures\n")
-    for fig in ("reconstruction.png", "stage_waterfall.png", "dose.png"):
-        lines.append(f"![{fig}]({fig})")
+    figures = ["reconstruction.png", "stage_waterfall.png"] if outcome.runs else []
+    figures += ["dose.png"] if outcome.dose_ladder else []
+    lines += [f"![{fig}]({fig})" for fig in figures] or ["(none: no training ran)"]
     lines.append("\n## Files\n")
     lines.append("run_legacy.json, run_modern.json, arrays_*.npz, loss_config_diff.md/json, "
                  "legacy_params_cfg_defaults.json, dose_loss_weights.json, config_diff.md, data_parity.json, "

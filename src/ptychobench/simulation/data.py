@@ -46,6 +46,8 @@ class GroupedData:
         ``centre − position`` per channel (local offsets, sign −1 convention).
     image_index : int32 (B,)
         Which object image each group comes from.
+    coords_nn : float32 (B, 1, 2, C)
+        Scan position ``[x, y]`` of every channel's pattern (the truth the offsets encode).
     scale_factors : dict
         The factors in force for this data (``s_sim``, ``norm_Y_I``, ``g``...).
     """
@@ -55,6 +57,7 @@ class GroupedData:
     coords_offsets: np.ndarray
     coords_relative: np.ndarray
     image_index: np.ndarray
+    coords_nn: np.ndarray
     scale_factors: dict = field(default_factory=dict)
 
     @property
@@ -73,5 +76,6 @@ class GroupedData:
             coords_offsets=self.coords_offsets,
             coords_relative=self.coords_relative,
             image_index=self.image_index,
+            coords_nn=self.coords_nn,
             scale_factors={**self.scale_factors, **factors},
         )

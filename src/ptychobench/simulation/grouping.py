@@ -84,5 +84,6 @@ def group(data: SimulatedPatterns, indices: np.ndarray) -> GroupedData:
         coords_offsets=coords_offsets,
         coords_relative=coords_relative,
         image_index=np.zeros(indices.shape[0], dtype=np.int32),
+        coords_nn=coords_nn.astype(np.float32),
         scale_factors={"s_sim": data.intensity_scale},
     )

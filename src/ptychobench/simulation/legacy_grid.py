@@ -77,6 +77,8 @@ def grid_coordinates(layout: GridLayout, N: int, gridsize: int, offset: int):
     coords_relative : float32 (B, 1, 2, C)
         ``group centre − patch centre`` as ``[x, y]``; for gridsize 2 / offset 4 the
         channels are ``x = [+2, −2, +2, −2]``, ``y = [+2, +2, −2, −2]``.
+    coords_nn : float32 (B, 1, 2, C)
+        Patch centres ``[x, y]`` (origin + corner + N/2).
     """
     gy, gx = np.meshgrid(np.arange(layout.ny), np.arange(layout.nx), indexing="ij")
     centre_x = np.tile(gx.ravel() * layout.stride + layout.bigN / 2, layout.n_images)
@@ -88,7 +90,17 @@ def grid_coordinates(layout: GridLayout, N: int, gridsize: int, offset: int):
     rel_y = layout.bigN / 2 - (corners[:, 0] + N / 2)
     rel = np.stack([rel_x, rel_y], axis=0)[None, None, :, :]
     coords_relative = np.broadcast_to(rel, (layout.n_groups, 1, 2, corners.shape[0]))
-    return coords_offsets.astype(np.float32), np.ascontiguousarray(coords_relative, np.float32)
+    origin_x = coords_offsets[:, :, 0:1, :] - layout.bigN / 2
+    origin_y = coords_offsets[:, :, 1:2, :] - layout.bigN / 2
+    coords_nn = np.concatenate(
+        [origin_x + corners[None, None, None, :, 1] + N / 2, origin_y + corners[None, None, None, :, 0] + N / 2],
+        axis=2,
+    )
+    return (
+        coords_offsets.astype(np.float32),
+        np.ascontiguousarray(coords_relative, np.float32),
+        coords_nn.astype(np.float32),
+    )
 
 
 def _group_windows(objects: np.ndarray, layout: GridLayout) -> np.ndarray:
@@ -184,7 +196,7 @@ def simulate_grid(
     X, Y_I, intensity_scale = illumination.illuminate_and_diffract(
         source, probe, nphotons, seed, intensity_scale=intensity_scale, noise=noise
     )
-    coords_offsets, coords_relative = grid_coordinates(layout, N, gridsize, offset)
+    coords_offsets, coords_relative, coords_nn = grid_coordinates(layout, N, gridsize, offset)
     image_index = np.repeat(np.arange(layout.n_images, dtype=np.int32), layout.ny * layout.nx)
     data = GroupedData(
         X=X,
@@ -192,6 +204,7 @@ def simulate_grid(
         coords_offsets=coords_offsets,
         coords_relative=coords_relative,
         image_index=image_index,
+        coords_nn=coords_nn,
         scale_factors={"s_sim": float(intensity_scale), "norm_Y_I": float(norm_Y_I)},
     )
     return data, layout
