@@ -4,6 +4,7 @@
     ptychobench parity [--profile smoke] [--seed 0] [--reports reports] [--static-only] [--doses]
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
+    ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
     ptychobench env
 
 Errors of ours (bad configuration, bad data, a diverged training) end with one line on
@@ -47,8 +48,15 @@ def cmd_run(args) -> int:
 
     profile = get_profile(args.profile)
     _profile_fits(profile)
-    module = legacy if args.pipeline == "legacy" else modern
-    result = module.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
+    if args.pipeline == "modern":
+        result = modern.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet,
+                            data_file=args.data_file)
+    else:
+        if args.data_file:
+            from .errors import ConfigError
+
+            raise ConfigError("data_file", "the legacy pipeline simulates its own grid data")
+        result = legacy.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
     text = json.dumps(result.to_json(), indent=2) + "\n"
     if args.out:
         from .parity.report import atomic_write_text
@@ -110,6 +118,25 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    """Write the modern pipeline's simulated raw data (all positions) as an NPZ file."""
+    from .physics import objects, probe as probe_mod
+    from .pipelines import modern
+    from .pipelines.profiles import get_profile
+    from .simulation import datafile, nongrid
+
+    profile = get_profile(args.profile)
+    nphotons = profile.nphotons if args.nphotons is None else args.nphotons
+    obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0]
+    probe = probe_mod.normalize_probe(probe_mod.default_probe(profile.N), modern.SCENARIO["probe_scale"])
+    coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, modern.BUFFER,
+                                      modern.POSITION_SEED)
+    sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=nphotons, seed=args.seed)
+    datafile.save_raw_npz(args.out, coords, sim.diffraction, probe, obj)
+    print(args.out)
+    return 0
+
+
 def cmd_env(args) -> int:
     from .pipelines import provenance
 
@@ -131,7 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline", choices=("legacy", "modern"), required=True)
     p.add_argument("--nphotons", type=float, default=None)
     p.add_argument("--out", default=None, help="write the JSON here instead of stdout")
+    p.add_argument("--data-file", default=None, help="modern only: a raw-data NPZ instead of simulating")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("simulate", help="write the modern pipeline's simulated raw data as an NPZ")
+    common(p)
+    p.add_argument("--nphotons", type=float, default=None)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("parity", help="run the parity suite and write a report folder")
     common(p)

@@ -27,7 +27,9 @@ from ..errors import TrainingDivergedError
 from ..evaluation import stitching
 from ..model.spec import ModelSpec
 from ..physics import forward, objects, probe as probe_mod
-from ..simulation import grouping, nongrid, normalization
+from ..errors import ConfigError
+from ..simulation import datafile, grouping, nongrid, normalization
+from ..simulation.data import SimulatedPatterns
 from ..stages import StageRecorder
 from ..training import loop
 from ..training.losses import LossWeights
@@ -44,7 +46,7 @@ NLL_FORM = "mean"  # main: tf.nn.log_poisson_loss, mean over pixels
 SCENARIO = {"probe_scale": 10.0, "probe_big": False, "probe_mask": True}
 
 
-def build_configs(profile: Profile, nphotons: float) -> TrainingConfig:
+def build_configs(profile: Profile, nphotons: float, data_file=None) -> TrainingConfig:
     """The sim-lines ``build_training_config`` for this profile."""
     model = ModelConfig(
         N=profile.N, gridsize=profile.gridsize, n_filters_scale=profile.n_filters_scale, **SCENARIO
@@ -55,6 +57,7 @@ def build_configs(profile: Profile, nphotons: float) -> TrainingConfig:
         nphotons=nphotons,
         neighbor_count=4,
         nepochs=profile.modern_epochs,
+        train_data_file=data_file,
     )
 
 
@@ -68,24 +71,42 @@ def prepare(
     seed: int = 0,
     nphotons: float | None = None,
     deterministic: bool = True,
+    data_file=None,
 ) -> common.Prepared:
-    """Everything up to the built, untrained model."""
+    """Everything up to the built, untrained model.
+
+    ``data_file``: a raw-data NPZ (:mod:`..simulation.datafile`) to use instead of
+    simulating; its positions, diffraction, probe and object replace the simulated ones.
+    """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     nphotons = profile.nphotons if nphotons is None else nphotons
     common.seed_everything(seed, deterministic)
     params.reset()
-    config = build_configs(profile, nphotons)
+    config = build_configs(profile, nphotons, data_file)
     bridge(config)
     cfg = params.cfg
     N, gs = cfg["N"], cfg["gridsize"]
 
-    obj = objects.make_lines_objects(profile.modern_size, 1, OBJECT_SEED)[0]
-    raw_probe = probe_mod.default_probe(N, cfg["default_probe_scale"])
-    probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
+    if data_file is None:
+        obj = objects.make_lines_objects(profile.modern_size, 1, OBJECT_SEED)[0]
+        raw_probe = probe_mod.default_probe(N, cfg["default_probe_scale"])
+        probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
+        coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
+        sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42)
+    else:
+        raw = datafile.load_raw_npz(data_file)
+        if raw.diff3d.shape[1] != N:
+            raise ConfigError("N", f"{data_file} holds {raw.diff3d.shape[1]}-pixel patterns, the model is N={N}")
+        obj = np.abs(raw.obj).astype(np.float32)
+        probe = probe_mod.normalize_probe(raw.probe, cfg["probe_scale"])
+        coords = raw.coords
+        sim = SimulatedPatterns(
+            diffraction=raw.diff3d,
+            object_patches=nongrid.extract_patches(obj, coords, N),
+            coords=coords,
+            intensity_scale=float("nan"),  # not recorded in the file
+        )
     cfg["probe"] = probe
-
-    coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
-    sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42)
     train_raw, test_raw = nongrid.split_by_axis(sim, 0.5, "y")
 
     def grouped(raw, n_groups, group_seed):
@@ -146,9 +167,9 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
     return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result, {})
 
 
-def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True):
+def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True, data_file=None):
     """The whole modern pipeline; a NaN in training is recorded as the run's failure."""
-    prep = prepare(profile, seed, nphotons, deterministic)
+    prep = prepare(profile, seed, nphotons, deterministic, data_file)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:
