@@ -42,9 +42,18 @@ def _check_int(name: str, value: Any, minimum: int) -> None:
     _require(ok, name, f"must be an integer >= {minimum}, got {value!r}")
 
 
+def _is_finite_number(value: Any) -> bool:
+    """A real int/float (not bool) that converts to a finite float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _check_weight(name: str, value: Any) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and value >= 0
+    ok = _is_finite_number(value) and value >= 0
     _require(ok, name, f"must be a finite number >= 0, got {value!r}")
 
 
@@ -151,9 +160,8 @@ class TrainingConfig:
         _check_int("neighbor_count", self.neighbor_count, 1)
         for name in ("mae_weight", "nll_weight", "realspace_mae_weight", "realspace_weight"):
             _check_weight(name, getattr(self, name))
-        ok = isinstance(self.nphotons, (int, float)) and not isinstance(self.nphotons, bool)
         _require(
-            ok and math.isfinite(self.nphotons) and self.nphotons > 0,
+            _is_finite_number(self.nphotons) and self.nphotons > 0,
             "nphotons",
             f"must be a finite number > 0, got {self.nphotons!r}",
         )

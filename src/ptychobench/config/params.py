@@ -167,7 +167,13 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real int/float (not bool) that converts to a finite float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def validate(c: dict[str, Any] | None = None) -> None:
@@ -188,7 +194,7 @@ def validate(c: dict[str, Any] | None = None) -> None:
         value = c[key]
         if value is not None and (not _is_int(value) or value < 2 or value % 2):
             raise ConfigError(key, f"must be None or an even integer >= 2, got {value!r}")
-    if not _is_number(c["nphotons"]) or not math.isfinite(c["nphotons"]) or c["nphotons"] <= 0:
+    if not _is_number(c["nphotons"]) or c["nphotons"] <= 0:
         raise ConfigError("nphotons", f"must be a finite number > 0, got {c['nphotons']!r}")
     if c["data_source"] not in ALLOWED_DATA_SOURCES:
         raise ConfigError(
@@ -210,7 +216,7 @@ def validate(c: dict[str, Any] | None = None) -> None:
         "sim_jitter_scale",
         "gaussian_smoothing_sigma",
     ):
-        if not _is_number(c[key]) or not math.isfinite(c[key]) or c[key] < 0:
+        if not _is_number(c[key]) or c[key] < 0:
             raise ConfigError(key, f"must be a finite number >= 0, got {c[key]!r}")
     for key in ("probe_scale", "default_probe_scale"):
         if c[key] == 0:
@@ -246,7 +252,7 @@ def init(nphotons: float, loss_fn: str = "nll") -> None:
     """
     if loss_fn not in ALLOWED_LOSS_FNS:
         raise ConfigError("loss_fn", f"must be one of {ALLOWED_LOSS_FNS}, got {loss_fn!r}")
-    if not _is_number(nphotons) or not math.isfinite(nphotons) or nphotons <= 0:
+    if not _is_number(nphotons) or nphotons <= 0:
         raise ConfigError("nphotons", f"must be a finite number > 0, got {nphotons!r}")
     cfg["positions.provided"] = False
     cfg["data_source"] = "lines"

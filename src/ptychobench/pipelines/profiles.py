@@ -44,6 +44,25 @@ class Profile:
     n_filters_scale: int = 2
     reassemble_M: int = 20
 
+    def __post_init__(self) -> None:
+        if self.N not in (64, 128, 256):
+            raise ConfigError("N", f"must be one of (64, 128, 256), got {self.N!r}")
+        big_n = self.N + (self.gridsize - 1) * 4
+        canvas = big_n + 10  # the padded model canvas, and the modern position buffer
+        for name in ("legacy_size", "modern_size"):
+            if getattr(self, name) < canvas:
+                raise ConfigError(
+                    name, f"{getattr(self, name)} px does not fit the {canvas} px canvas of N={self.N}"
+                )
+        for name in ("legacy_nimgs_train", "legacy_nimgs_test", "legacy_epochs", "modern_positions",
+                     "modern_train_groups", "modern_test_groups", "modern_epochs", "n_filters_scale"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(name, f"must be an integer >= 1, got {getattr(self, name)!r}")
+        if self.modern_train_groups > self.modern_positions // 2:
+            raise ConfigError("modern_train_groups", "exceeds the positions of the training half")
+        if not self.nphotons > 0:
+            raise ConfigError("nphotons", f"must be > 0, got {self.nphotons!r}")
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["doses"] = list(self.doses)
@@ -125,9 +144,4 @@ def get_profile(name: str | None = None) -> Profile:
     name = name or os.environ.get(PROFILE_ENV, "smoke")
     if name not in PROFILES:
         raise ConfigError("profile", f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    profile = PROFILES[name]
-    big_n = profile.N + (profile.gridsize - 1) * 4
-    for field_name in ("legacy_size", "modern_size"):
-        if getattr(profile, field_name) < big_n + 10:
-            raise ConfigError(field_name, f"{getattr(profile, field_name)} px does not fit the canvas")
-    return profile
+    return PROFILES[name]

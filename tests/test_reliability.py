@@ -1,0 +1,308 @@
+"""Bad input, interrupted writes, resource limits and training numerics.
+
+Every bad input ends in one error of ours (ConfigError / DataError) naming the field or
+file; the CLI turns it into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptychobench import cli
+from ptychobench.config import InferenceConfig, ModelConfig, TrainingConfig, params
+from ptychobench.errors import ConfigError, DataError, PtychoBenchError
+from ptychobench.parity import report
+from ptychobench.pipelines.profiles import PROFILES, get_profile
+from ptychobench.simulation import datafile
+
+# --- configurations -------------------------------------------------------------------------
+
+anything = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+    st.lists(st.integers(), max_size=2), st.sampled_from([64, 128, 256, 1, 2, "sigmoid", "relu"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in dataclasses.fields(ModelConfig)]), anything))
+def test_model_config_valid_or_config_error(kwargs):
+    try:
+        ModelConfig(**kwargs)
+    except ConfigError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in dataclasses.fields(TrainingConfig)]), anything))
+def test_training_config_valid_or_config_error(kwargs):
+    try:
+        TrainingConfig(**kwargs)
+    except ConfigError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from([f.name for f in dataclasses.fields(InferenceConfig)]), anything))
+def test_inference_config_valid_or_config_error(kwargs):
+    try:
+        InferenceConfig(**kwargs)
+    except ConfigError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(params.DEFAULT_CFG)), anything)
+def test_legacy_validate_valid_or_config_error(key, value):
+    cfg = params.capture_defaults()
+    cfg[key] = value
+    try:
+        params.validate(cfg)
+    except ConfigError:
+        pass
+
+
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: ModelConfig(N=100), "N"),
+        (lambda: ModelConfig(gridsize=0), "gridsize"),
+        (lambda: ModelConfig(gridsize=1.5), "gridsize"),
+        (lambda: ModelConfig(amp_activation="tanh"), "amp_activation"),
+        (lambda: ModelConfig(probe_scale=0), "probe_scale"),
+        (lambda: ModelConfig(object_big="yes"), "object_big"),
+        (lambda: TrainingConfig(nphotons=0), "nphotons"),
+        (lambda: TrainingConfig(nphotons=float("nan")), "nphotons"),
+        (lambda: TrainingConfig(realspace_mae_weight=1.0), "realspace_weight"),
+        (lambda: TrainingConfig(batch_size=0), "batch_size"),
+        (lambda: TrainingConfig(model="not a model"), "model"),
+        (lambda: TrainingConfig(mae_weight=-1), "mae_weight"),
+        (lambda: InferenceConfig(neighbor_count=0), "neighbor_count"),
+        (lambda: params.set("no_such_key", 1), "no_such_key"),
+        (lambda: params.init(1e9, "mse"), "loss_fn"),
+        (lambda: params.init(-5, "nll"), "nphotons"),
+        (lambda: get_profile("huge"), "profile"),
+        (lambda: dataclasses.replace(PROFILES["smoke"], legacy_size=70), "legacy_size"),
+        (lambda: dataclasses.replace(PROFILES["smoke"], modern_train_groups=10_000), "modern_train_groups"),
+    ],
+)
+def test_invalid_config_names_its_field(make, field):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert err.value.field == field
+    assert field in str(err.value)
+
+
+# --- data files -----------------------------------------------------------------------------------
+
+
+def good_arrays(P=6, N=64):
+    rng = np.random.default_rng(0)
+    return {
+        "xcoords": rng.uniform(40, 80, P).astype(np.float32),
+        "ycoords": rng.uniform(40, 80, P).astype(np.float32),
+        "diff3d": rng.random((P, N, N), dtype=np.float32),
+        "probeGuess": (rng.random((N, N)) + 0j).astype(np.complex64),
+        "objectGuess": np.ones((128, 128), np.complex64),
+    }
+
+
+def write(tmp_path, arrays, name="data.npz"):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+def test_good_file_loads(tmp_path):
+    data = datafile.load_raw_npz(write(tmp_path, good_arrays()))
+    assert data.diff3d.shape == (6, 64, 64) and data.coords.shape == (6, 2)
+
+
+def _with(**changes):
+    arrays = good_arrays()
+    for key, value in changes.items():
+        if value is None:
+            arrays.pop(key)
+        else:
+            arrays[key] = value
+    return arrays
+
+
+BAD_FILES = {
+    "missing key": (_with(diff3d=None), "diff3d"),
+    "complex diffraction": (_with(diff3d=np.ones((6, 64, 64), np.complex64)), "complex"),
+    "text dtype": (_with(xcoords=np.array(["a"] * 6)), "xcoords"),
+    "mismatched coords": (_with(xcoords=np.zeros(5, np.float32)), "xcoords"),
+    "non-square patterns": (_with(diff3d=np.ones((6, 64, 32), np.float32)), "diff3d"),
+    "N not allowed": (_with(diff3d=np.ones((6, 32, 32), np.float32), probeGuess=np.ones((32, 32), np.complex64)), "N must"),
+    "probe shape": (_with(probeGuess=np.ones((32, 32), np.complex64)), "probeGuess"),
+    "NaN in diffraction": (_with(diff3d=np.full((6, 64, 64), np.nan, np.float32)), "NaN"),
+    "Inf in probe": (_with(probeGuess=np.full((64, 64), np.inf, np.complex64)), "probeGuess"),
+    "negative counts": (_with(diff3d=-np.ones((6, 64, 64), np.float32)), "negative"),
+    "empty": (_with(diff3d=np.zeros((0, 64, 64), np.float32), xcoords=np.zeros(0, np.float32),
+                    ycoords=np.zeros(0, np.float32)), "empty"),
+    "empty object": (_with(objectGuess=np.zeros((0, 5), np.complex64)), "objectGuess"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_names_the_problem(tmp_path, case):
+    arrays, needle = BAD_FILES[case]
+    path = write(tmp_path, arrays)
+    with pytest.raises(DataError) as err:
+        datafile.load_raw_npz(path)
+    assert str(path) in str(err.value) and needle in str(err.value)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    good = write(tmp_path, good_arrays())
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    text = tmp_path / "notes.npz"
+    text.write_text("not an archive")
+    single = tmp_path / "single.npy"
+    np.save(single, np.zeros(3))
+    for path in (truncated, text, single, tmp_path / "absent.npz"):
+        with pytest.raises(DataError) as err:
+            datafile.load_raw_npz(path)
+        assert str(path) in str(err.value)
+
+
+array_strategy = st.one_of(
+    st.builds(lambda shape, dtype: np.zeros(shape, dtype), st.lists(st.integers(0, 4), max_size=3).map(tuple),
+              st.sampled_from([np.float32, np.float64, np.int16, np.complex64, np.bool_])),
+    st.builds(lambda v: np.array(v), st.lists(st.floats(allow_nan=True), max_size=4)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(list(datafile.REQUIRED_KEYS) + ["extra"]), array_strategy))
+def test_loader_valid_or_data_error(tmp_path, arrays):
+    path = write(tmp_path, arrays, "prop.npz")
+    try:
+        datafile.load_raw_npz(path)
+    except DataError:
+        pass
+
+
+def test_writer_is_atomic(tmp_path):
+    target = tmp_path / "raw.npz"
+    a = good_arrays()
+    datafile.save_raw_npz(target, np.stack([a["xcoords"], a["ycoords"]], 1), a["diff3d"], a["probeGuess"],
+                          a["objectGuess"])
+    assert datafile.load_raw_npz(target).diff3d.shape == (6, 64, 64)
+    assert [p.name for p in tmp_path.iterdir()] == ["raw.npz"]
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def test_cli_error_is_one_line(capsys):
+    code = cli.main(["run", "--pipeline", "modern", "--profile", "nonexistent"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "profile" in err and "Traceback" not in err
+
+
+def test_cli_bad_data_file(tmp_path, capsys):
+    path = write(tmp_path, _with(diff3d=None))
+    code = cli.main(["run", "--pipeline", "modern", "--data-file", str(path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(path) in err and "diff3d" in err
+
+
+def test_cli_refuses_profile_too_big(monkeypatch, capsys):
+    monkeypatch.setattr(type(PROFILES["smoke"]), "estimated_peak_bytes", lambda self: 10**15)
+    code = cli.main(["parity", "--static-only", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "GiB" in err and "profile" in err
+
+
+def test_unwritable_report_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DataError) as err:
+        report.new_report_dir(blocker / "reports")
+    assert "reports" in str(err.value)
+
+
+def test_reports_never_overwrite(tmp_path):
+    first_tmp, first = report.new_report_dir(tmp_path)
+    first_tmp.rename(first)
+    second_tmp, second = report.new_report_dir(tmp_path)
+    assert second != first and first.exists()
+
+
+# --- interrupted report writing ----------------------------------------------------------------------
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from ptychobench.parity import report, runner
+    slow = report.atomic_write_text
+    def crawl(path, text):
+        slow(path, text)
+        time.sleep(0.5)
+    report.atomic_write_text = crawl
+    outcome = runner.ParityOutcome(profile=runner.get_profile("smoke"), seed=0)
+    outcome.checks = [runner.checks.CheckResult("demo", True, [], {}, {f"f{i}.json": "{}" for i in range(40)})]
+    report.write_report(outcome, sys.argv[1])
+    """
+)
+
+
+def test_killed_report_leaves_earlier_results_intact(tmp_path):
+    root = tmp_path / "reports"
+    root.mkdir()
+    earlier = root / "parity-earlier"
+    earlier.mkdir()
+    (earlier / "index.md").write_text("earlier report\n")
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(root)], env={**os.environ})
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(p.name.startswith(".incomplete-") for p in root.iterdir()):
+        time.sleep(0.1)
+    time.sleep(1.0)  # a few files into the folder
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (earlier / "index.md").read_text() == "earlier report\n"
+    finals = [p for p in root.iterdir() if p.name.startswith("parity-") and p != earlier]
+    assert finals == [], "a killed run must not leave a report under a final name"
+    partial = [p for p in root.iterdir() if p.name.startswith(".incomplete-")]
+    assert partial, "the kill should have hit the run while it was writing"
+    assert not (root / "LATEST").exists()
+
+
+# --- training numerics -----------------------------------------------------------------------------------
+
+
+def test_nan_in_training_is_recorded_as_failure(monkeypatch):
+    from ptychobench.errors import TrainingDivergedError
+    from ptychobench.pipelines import common, legacy
+
+    def diverge(prep, progress):
+        raise TrainingDivergedError(2, 7, float("nan"))
+
+    monkeypatch.setattr(common, "train_model", diverge)
+    small = dataclasses.replace(PROFILES["smoke"], legacy_size=96, legacy_epochs=1)
+    result = legacy.run(small, progress=False)
+    assert result.failure and "epoch 2, batch 7" in result.failure
+    assert result.metrics == {}
+    assert json.loads(json.dumps(result.to_json()))["failure"] == result.failure
+
+
+def test_our_errors_share_one_base():
+    for err in (ConfigError("f", "m"), DataError("file", "m")):
+        assert isinstance(err, PtychoBenchError)
