@@ -39,7 +39,7 @@ def lines_object(size: int, rng: np.random.RandomState) -> np.ndarray:
         canvas[rr, cc] = 1.0
     img3 = np.repeat(canvas[:, :, None], 3, axis=2)
     blurred = gaussian_filter(img3, 1) + 2 * gaussian_filter(img3, 5) + 5 * gaussian_filter(img3, 10)
-    return blurred[size // 2 : -(size // 2), size // 2 : -(size // 2), 0]
+    return blurred[size // 2 : size // 2 + size, size // 2 : size // 2 + size, 0]
 
 
 def make_lines_objects(size: int, count: int, seed: int) -> np.ndarray:

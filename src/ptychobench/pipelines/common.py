@@ -3,6 +3,7 @@ training and the evaluation tail (stages, metrics)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class RunResult:
     architecture: list
     trainable_params: int
     provenance: dict
+    weights_sha256: str = ""
     failure: str | None = None
     arrays: dict = field(default_factory=dict, repr=False)
 
@@ -95,6 +97,15 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return f"<array {value.shape} {value.dtype}>"
     return str(value)
+
+
+def weights_digest(model) -> str:
+    """SHA-256 over every weight of ``model`` (names and bytes): equal digests = identical weights."""
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(w.path.encode())
+        h.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return h.hexdigest()
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -166,6 +177,7 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
         architecture=prep.model.architecture_table(),
         trainable_params=count_params(prep.model),
         provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
+        weights_sha256=weights_digest(prep.model),
         arrays={"stitched": stitched, "truth": truth, "covered": covered, **extra_arrays},
     )
 

@@ -1,0 +1,441 @@
+"""Simulation: legacy grid, modern non-grid, K-NN grouping, normalize_data, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from ptychobench.errors import ConfigError
+from ptychobench.physics import forward, probe
+from ptychobench.simulation import grouping, illumination, legacy_grid, nongrid, normalization
+
+N = 64
+GS = 2
+OFFSET = 4
+OUTER = 20  # stride 10
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def norm_probe():
+    return probe.normalize_probe(probe.default_probe(N, 0.7), 10.0)
+
+
+@pytest.fixture(scope="module")
+def grid_objects():
+    """Two smooth-ish, asymmetric, positive objects (2, SIZE, SIZE)."""
+    rng = np.random.default_rng(11)
+    ramp = np.linspace(0.5, 2.0, SIZE)[None, None, :] * np.linspace(1.0, 1.5, SIZE)[None, :, None]
+    return (rng.uniform(0.5, 4.0, size=(2, SIZE, SIZE)) * ramp).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def grid_noiseless(grid_objects, norm_probe):
+    return legacy_grid.simulate_grid(
+        grid_objects,
+        norm_probe,
+        N=N,
+        gridsize=GS,
+        offset=OFFSET,
+        outer_offset=OUTER,
+        nphotons=1e6,
+        seed=1,
+        noise=False,
+    )
+
+
+def _grid(objects, probe_, seed, noise=True):
+    data, _ = legacy_grid.simulate_grid(
+        objects, probe_, N=N, gridsize=GS, offset=OFFSET, outer_offset=OUTER,
+        nphotons=1e6, seed=seed, noise=noise,
+    )
+    return data
+
+
+# --- legacy grid layout ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outer,per_axis", [(8, 82), (20, 33)])
+def test_groups_per_axis_dose_sizes(outer, per_axis):
+    layout = legacy_grid.grid_layout(2, 392, N, GS, OFFSET, outer)
+    assert layout.bigN == 68
+    assert layout.stride == outer // 2
+    assert (layout.ny, layout.nx) == (per_axis, per_axis)
+    assert layout.n_groups == 2 * per_axis**2
+
+
+@pytest.mark.parametrize("size,N_,gs,off,outer", [(128, 64, 2, 4, 20), (100, 64, 1, 4, 8), (300, 128, 2, 4, 6)])
+def test_groups_per_axis_formula(size, N_, gs, off, outer):
+    bigN = N_ + (gs - 1) * off
+    layout = legacy_grid.grid_layout(1, size, N_, gs, off, outer)
+    assert layout.ny == (size - bigN) // (outer // 2) + 1
+
+
+def test_grid_layout_object_too_small():
+    with pytest.raises(ConfigError) as info:
+        legacy_grid.grid_layout(1, 60, 64, 2, 4, 8)
+    assert info.value.field == "size"
+
+
+def test_channel_offsets_row_major():
+    corners = legacy_grid.channel_offsets(N, 2, OFFSET)
+    assert corners.tolist() == [[0, 0], [0, 4], [4, 0], [4, 4]]
+    corners3 = legacy_grid.channel_offsets(N, 3, 5)
+    assert corners3[5].tolist() == [5, 10]  # c=5 -> row 1, col 2
+
+
+def test_grid_shapes_and_group_order(grid_noiseless):
+    data, layout = grid_noiseless
+    assert (layout.ny, layout.nx) == (7, 7)
+    assert data.X.shape == (2 * 49, N, N, 4)
+    assert data.Y_I.shape == data.X.shape
+    assert data.coords_offsets.shape == (98, 1, 2, 1)
+    assert data.coords_relative.shape == (98, 1, 2, 4)
+    assert data.coords_nn.shape == (98, 1, 2, 4)
+    assert data.image_index.tolist() == [0] * 49 + [1] * 49
+
+
+def _expected_channel(objects, norm_probe, norm, img, gy, gx, c, stride):
+    r = gy * stride + (c // GS) * OFFSET
+    col = gx * stride + (c % GS) * OFFSET
+    patch = objects[img, r : r + N, col : col + N] * np.float32(1.0 / norm)
+    return forward.far_field_amplitude(norm_probe * patch), np.abs(norm_probe * patch)
+
+
+@pytest.mark.parametrize("g", [0, 8, 13, 49 + 20])
+def test_row_major_channel_order(grid_objects, norm_probe, grid_noiseless, g):
+    data, layout = grid_noiseless
+    norm = data.scale_factors["norm_Y_I"]
+    img, rem = divmod(g, layout.ny * layout.nx)
+    gy, gx = divmod(rem, layout.nx)
+    expected = [
+        _expected_channel(grid_objects, norm_probe, norm, img, gy, gx, c, layout.stride)
+        for c in range(4)
+    ]
+    for c in range(4):
+        amp, illum = expected[c]
+        tol = 1e-5 * amp.max()
+        np.testing.assert_allclose(data.X[g, :, :, c], amp, rtol=1e-5, atol=tol)
+        np.testing.assert_allclose(data.Y_I[g, :, :, c], illum, rtol=1e-5, atol=1e-6)
+    # the test discriminates: column-major order (channels 1 and 2 swapped) would not match
+    assert not np.allclose(data.X[g, :, :, 1], expected[2][0], rtol=1e-5, atol=1e-5 * expected[2][0].max())
+
+
+def test_coords_relative_sign_convention(grid_noiseless):
+    data, _ = grid_noiseless
+    rel = data.coords_relative
+    for g in (0, 17, 97):
+        assert rel[g, 0, 0].tolist() == [2.0, -2.0, 2.0, -2.0]  # x
+        assert rel[g, 0, 1].tolist() == [2.0, 2.0, -2.0, -2.0]  # y
+
+
+def test_coords_offsets_are_group_centres_x_is_column(grid_noiseless):
+    data, layout = grid_noiseless
+    # group 1 is (gy=0, gx=1); group 7 is (gy=1, gx=0); group 49 is image 1's first
+    half = layout.bigN / 2
+    assert data.coords_offsets[1, 0, :, 0].tolist() == [layout.stride + half, half]
+    assert data.coords_offsets[7, 0, :, 0].tolist() == [half, layout.stride + half]
+    assert data.coords_offsets[49, 0, :, 0].tolist() == [half, half]
+
+
+def test_coords_nn_is_offsets_minus_relative(grid_noiseless):
+    data, layout = grid_noiseless
+    np.testing.assert_array_equal(data.coords_nn, data.coords_offsets - data.coords_relative)
+    # and it is the centre pixel of the patch actually cut for that channel
+    g, c = 8, 1  # gy=1, gx=1; channel 1 = row 0, col 1
+    x = layout.stride + OFFSET + N / 2
+    y = layout.stride + 0 + N / 2
+    assert data.coords_nn[g, 0, :, c].tolist() == [x, y]
+
+
+def test_gridsize1_relative_coords_zero(grid_objects, norm_probe):
+    data, _ = legacy_grid.simulate_grid(
+        grid_objects[:1], norm_probe, N=N, gridsize=1, offset=OFFSET, outer_offset=OUTER,
+        nphotons=1e6, seed=0, noise=False,
+    )
+    assert data.X.shape[-1] == 1
+    assert np.all(data.coords_relative == 0)
+
+
+def test_clipped_truth_size_dose_test_set():
+    truth = legacy_grid.clipped_truth(np.zeros((1, 392, 392), np.float32), N, GS, OFFSET, 20)
+    assert truth.shape == (1, 330, 330)
+    assert truth.shape[1] == 33 * 10  # = ny * outer/2, the stitched mosaic
+
+
+def test_clipped_truth_content_offset():
+    size = 392
+    rows = np.arange(size, dtype=np.float32)
+    obj = (rows[:, None] * 1000 + rows[None, :])[None]
+    truth = legacy_grid.clipped_truth(obj, N, GS, OFFSET, 20)
+    # extra = (392-68) % 10 = 4 dropped at the end; clip = (64-10)//2 + 4//2 = 29
+    assert truth[0, 0, 0] == 29 * 1000 + 29
+    assert truth[0, -1, -1] == (29 + 329) * 1000 + (29 + 329)
+
+
+def test_norm_Y_I_is_mean_of_group_maxima(grid_objects, grid_noiseless):
+    data, layout = grid_noiseless
+    maxima = []
+    for img in range(2):
+        for gy in range(layout.ny):
+            for gx in range(layout.nx):
+                r, c = gy * layout.stride, gx * layout.stride
+                maxima.append(grid_objects[img, r : r + layout.bigN, c : c + layout.bigN].max())
+    expected = np.mean(maxima, dtype=np.float64)
+    assert data.scale_factors["norm_Y_I"] == pytest.approx(expected, rel=1e-7)
+    assert legacy_grid.object_normalization(grid_objects, layout) == pytest.approx(expected, rel=1e-7)
+    # neither the global maximum nor the mean of the whole object
+    assert expected < 0.95 * grid_objects.max()
+    assert expected > 1.5 * grid_objects.mean()
+
+
+def test_legacy_dataset_scale_direct(grid_objects, norm_probe, grid_noiseless):
+    data, layout = grid_noiseless
+    norm = data.scale_factors["norm_Y_I"]
+    p2 = np.abs(norm_probe.astype(np.complex128)) ** 2
+    energies = []
+    for g in range(layout.n_groups):
+        img, rem = divmod(g, layout.ny * layout.nx)
+        gy, gx = divmod(rem, layout.nx)
+        for c in range(4):
+            r = gy * layout.stride + (c // GS) * OFFSET
+            col = gx * layout.stride + (c % GS) * OFFSET
+            patch = grid_objects[img, r : r + N, col : col + N].astype(np.float64) / norm
+            energies.append(np.sum(p2 * patch**2))
+    s_direct = np.sqrt(1e6 / np.mean(energies))
+    assert data.scale_factors["s_sim"] == pytest.approx(s_direct, rel=1e-5)
+    # and the noiseless counts average to nphotons with it
+    counts = np.sum((data.scale_factors["s_sim"] * data.X.astype(np.float64)) ** 2, axis=(1, 2))
+    assert counts.mean() == pytest.approx(1e6, rel=1e-4)
+
+
+def test_grid_reuses_given_scale_and_norm(grid_objects, norm_probe, grid_noiseless):
+    data, _ = legacy_grid.simulate_grid(
+        grid_objects, norm_probe, N=N, gridsize=GS, offset=OFFSET, outer_offset=OUTER,
+        nphotons=1e6, seed=1, intensity_scale=55.0, norm_Y_I=2.0, noise=False,
+    )
+    assert data.scale_factors == {"s_sim": 55.0, "norm_Y_I": 2.0}
+    ref = grid_noiseless[0]
+    ratio = ref.scale_factors["norm_Y_I"] / 2.0
+    np.testing.assert_allclose(data.Y_I, ref.Y_I * ratio, rtol=1e-5, atol=1e-6)
+
+
+# --- modern non-grid ------------------------------------------------------------------
+
+
+def test_extract_patches_integer_positions_are_crops():
+    rng = np.random.default_rng(2)
+    obj = rng.normal(size=(100, 120)).astype(np.float32)
+    coords = np.array([[40, 50], [60, 32], [87, 67]], dtype=np.float32)  # [x, y]
+    patches = nongrid.extract_patches(obj, coords, 16)
+    assert patches.shape == (3, 16, 16) and patches.dtype == np.float32
+    for k, (x, y) in enumerate(coords.astype(int)):
+        np.testing.assert_array_equal(patches[k], obj[y - 8 : y + 8, x - 8 : x + 8])
+        assert patches[k, 8, 8] == obj[y, x]  # centre pixel sits on the position
+
+
+def test_extract_patches_outside_is_zero():
+    obj = np.ones((40, 40), dtype=np.float32)
+    patches = nongrid.extract_patches(obj, np.array([[2.0, 3.0]], np.float32), 16)
+    assert np.all(patches[0, :5, :] == 0)  # rows y-8..y-4 = -5..-1
+    assert np.all(patches[0, :, :6] == 0)  # cols x-8..x-3 = -6..-1
+    assert np.all(patches[0, 5:, 6:] == 1)
+
+
+def test_extract_patches_bilinear_half_pixel():
+    rng = np.random.default_rng(3)
+    obj = rng.normal(size=(64, 64))
+    a = nongrid.extract_patches(obj, np.array([[30.0, 31.0]]), 8)[0]
+    b = nongrid.extract_patches(obj, np.array([[31.0, 31.0]]), 8)[0]
+    h = nongrid.extract_patches(obj, np.array([[30.5, 31.0]]), 8)[0]
+    np.testing.assert_allclose(h, 0.5 * (a + b), rtol=1e-5, atol=1e-6)
+
+
+def test_extract_patches_complex():
+    obj = (np.arange(400).reshape(20, 20) * (1 + 1j)).astype(np.complex128)
+    p = nongrid.extract_patches(obj, np.array([[10.0, 10.0]]), 4)
+    assert p.dtype == np.complex64
+    np.testing.assert_array_equal(p[0], obj[8:12, 8:12].astype(np.complex64))
+
+
+def test_random_positions_in_range_and_seeded():
+    a = nongrid.random_positions(500, 128, 10, seed=4)
+    b = nongrid.random_positions(500, 128, 10, seed=4)
+    assert a.shape == (500, 2) and a.dtype == np.float32
+    assert np.array_equal(a, b)
+    assert a.min() >= 10 and a.max() <= 118
+    assert not np.array_equal(a, nongrid.random_positions(500, 128, 10, seed=5))
+
+
+def _knn_sets(coords, k):
+    _, nn = cKDTree(coords).query(coords, k=k + 1)
+    return [set(row[row != i][:k].tolist()) for i, row in enumerate(nn)]
+
+
+def test_grouping_members_are_knn_of_a_seed():
+    coords = nongrid.random_positions(200, 128, 10, seed=0)
+    idx = grouping.group_indices(coords, 60, gridsize=2, neighbor_count=4, seed=3)
+    assert idx.shape == (60, 4)
+    knn = _knn_sets(coords, 4)
+    for members in idx:
+        assert len(set(members.tolist())) == 4  # drawn without replacement (K >= C)
+        assert any(set(members.tolist()) <= s for s in knn), members
+
+
+def test_grouping_members_are_local():
+    # guards against drawing members at random: K-NN members are close together
+    coords = nongrid.random_positions(400, 400, 10, seed=1)
+    idx = grouping.group_indices(coords, 100, gridsize=2, neighbor_count=4, seed=2)
+    spans = np.ptp(coords[idx], axis=1).max(axis=1)
+    assert spans.max() < 80
+
+
+def test_grouping_few_neighbours_includes_seed_with_replacement():
+    coords = nongrid.random_positions(50, 128, 10, seed=0)
+    idx = grouping.group_indices(coords, 20, gridsize=2, neighbor_count=2, seed=3)
+    assert idx.shape == (20, 4)
+    knn = _knn_sets(coords, 2)
+    for members in idx:
+        m = set(members.tolist())
+        assert any(m <= (knn[p] | {p}) for p in range(len(coords)))
+
+
+def test_grouping_gridsize1_unique_seeds():
+    coords = nongrid.random_positions(50, 128, 10, seed=0)
+    idx = grouping.group_indices(coords, 50, gridsize=1, neighbor_count=4, seed=0)
+    assert idx.shape == (50, 1)
+    assert sorted(idx[:, 0].tolist()) == list(range(50))
+
+
+@pytest.mark.parametrize("gridsize", [1, 2])
+def test_grouping_too_many_groups_raises(gridsize):
+    coords = nongrid.random_positions(20, 128, 10, seed=0)
+    with pytest.raises(ConfigError) as info:
+        grouping.group_indices(coords, 21, gridsize=gridsize, neighbor_count=4, seed=0)
+    assert info.value.field == "n_groups"
+
+
+def test_grouping_oversampling_allows_more_groups():
+    coords = nongrid.random_positions(20, 128, 10, seed=0)
+    idx = grouping.group_indices(coords, 50, 2, 4, seed=0, enable_oversampling=True)
+    assert idx.shape == (50, 4)
+    with pytest.raises(ConfigError):  # gridsize 1 cannot oversample
+        grouping.group_indices(coords, 50, 1, 4, seed=0, enable_oversampling=True)
+
+
+def test_relative_coords_sign():
+    coords_nn = np.array([[[[10.0, 14.0, 10.0, 14.0], [20.0, 20.0, 26.0, 26.0]]]], np.float32)
+    offsets, relative = grouping.relative_coords(coords_nn)
+    assert offsets.shape == (1, 1, 2, 1)
+    assert offsets[0, 0, :, 0].tolist() == [12.0, 23.0]
+    assert relative[0, 0, 0].tolist() == [2.0, -2.0, 2.0, -2.0]
+    assert relative[0, 0, 1].tolist() == [3.0, 3.0, -3.0, -3.0]
+    np.testing.assert_array_equal(offsets - relative, coords_nn)
+
+
+def test_group_gathers_patterns_by_index():
+    rng = np.random.default_rng(0)
+    sim = nongrid.SimulatedPatterns(
+        diffraction=rng.normal(size=(10, 8, 8)).astype(np.float32),
+        object_patches=rng.normal(size=(10, 8, 8)).astype(np.float32),
+        coords=rng.uniform(0, 50, size=(10, 2)).astype(np.float32),
+        intensity_scale=3.0,
+    )
+    idx = np.array([[3, 1, 4, 0], [9, 2, 6, 5]])
+    g = grouping.group(sim, idx)
+    assert g.X.shape == (2, 8, 8, 4)
+    for b in range(2):
+        for c in range(4):
+            np.testing.assert_array_equal(g.X[b, :, :, c], sim.diffraction[idx[b, c]])
+            np.testing.assert_array_equal(g.Y_I[b, :, :, c], np.abs(sim.object_patches[idx[b, c]]))
+            np.testing.assert_array_equal(g.coords_nn[b, 0, :, c], sim.coords[idx[b, c]])
+    np.testing.assert_allclose(g.coords_offsets - g.coords_relative, g.coords_nn, atol=1e-5)
+    assert g.scale_factors == {"s_sim": 3.0}
+
+
+def test_simulate_nongrid_noiseless(norm_probe):
+    rng = np.random.default_rng(4)
+    obj = rng.uniform(1, 3, size=(128, 128)).astype(np.float32)
+    coords = nongrid.random_positions(20, 128, 10, seed=0)
+    sim = nongrid.simulate_nongrid(obj, norm_probe, coords, nphotons=1e6, seed=0, noise=False)
+    assert sim.diffraction.shape == (20, N, N)
+    # labels are the raw object patches (not illuminated, not normalised)
+    np.testing.assert_array_equal(sim.object_patches, nongrid.extract_patches(obj, coords, N))
+    direct = forward.far_field_amplitude(sim.object_patches * norm_probe)
+    np.testing.assert_allclose(sim.diffraction, direct, rtol=1e-5, atol=1e-5 * direct.max())
+    counts = np.sum((sim.intensity_scale * sim.diffraction.astype(np.float64)) ** 2, axis=(1, 2))
+    assert counts.mean() == pytest.approx(1e6, rel=1e-4)
+
+
+# --- normalize_data -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [64, 32])
+def test_normalize_data_mean_energy(n):
+    rng = np.random.default_rng(n)
+    X = rng.uniform(0, 5, size=(6, n, n, 4)).astype(np.float32)
+    Xn, g = normalization.normalize_data(X, n)
+    assert Xn.dtype == np.float32
+    energy = np.sum(Xn.astype(np.float64) ** 2, axis=(1, 2))
+    assert energy.mean() == pytest.approx((n / 2) ** 2, rel=1e-5)
+    np.testing.assert_allclose(Xn, g * X, rtol=1e-6)
+
+
+def test_normalize_data_independent_of_dose():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 5, size=(4, 64, 64, 1)).astype(np.float32)
+    X1, g1 = normalization.normalize_data(X, 64)
+    X2, g2 = normalization.normalize_data(X * np.float32(7.0), 64)
+    assert g2 == pytest.approx(g1 / 7.0, rel=1e-6)
+    np.testing.assert_allclose(X1, X2, rtol=1e-5)
+
+
+# --- determinism ----------------------------------------------------------------------
+
+
+def test_simulate_grid_bit_identical_rerun(grid_objects, norm_probe):
+    a = _grid(grid_objects, norm_probe, seed=7)
+    b = _grid(grid_objects, norm_probe, seed=7)
+    c = _grid(grid_objects, norm_probe, seed=8)
+    assert np.array_equal(a.X, b.X)
+    assert np.array_equal(a.Y_I, b.Y_I)
+    assert a.scale_factors == b.scale_factors
+    assert not np.array_equal(a.X, c.X)
+    assert np.array_equal(a.Y_I, c.Y_I)  # only the noise depends on the seed
+
+
+def test_simulate_nongrid_bit_identical_rerun(norm_probe):
+    rng = np.random.default_rng(6)
+    obj = rng.uniform(1, 3, size=(128, 128)).astype(np.float32)
+    coords = nongrid.random_positions(30, 128, 10, seed=2)
+    a = nongrid.simulate_nongrid(obj, norm_probe, coords, nphotons=1e5, seed=3)
+    b = nongrid.simulate_nongrid(obj, norm_probe, coords, nphotons=1e5, seed=3)
+    c = nongrid.simulate_nongrid(obj, norm_probe, coords, nphotons=1e5, seed=4)
+    assert np.array_equal(a.diffraction, b.diffraction)
+    assert a.intensity_scale == b.intensity_scale
+    assert not np.array_equal(a.diffraction, c.diffraction)
+
+
+def test_group_indices_bit_identical_rerun():
+    coords = nongrid.random_positions(100, 128, 10, seed=0)
+    a = grouping.group_indices(coords, 40, 2, 4, seed=5)
+    b = grouping.group_indices(coords, 40, 2, 4, seed=5)
+    c = grouping.group_indices(coords, 40, 2, 4, seed=6)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_illuminate_thread_count_does_not_change_numbers(norm_probe, monkeypatch):
+    monkeypatch.setattr(illumination, "PATTERNS_PER_BATCH", 16)  # many batches
+    rng = np.random.default_rng(8)
+    patches = rng.uniform(0.5, 2.0, size=(100, 1, N, N)).astype(np.float32)
+    runs = [
+        illumination.illuminate_and_diffract(patches, norm_probe, 1e5, seed=9, threads=t)
+        for t in (1, 2, 4)
+    ]
+    X1, I1, s1 = runs[0]
+    for X, I, s in runs[1:]:
+        assert np.array_equal(X, X1)
+        assert np.array_equal(I, I1)
+        assert s == s1
