@@ -1,7 +1,7 @@
 """Shared pytest fixtures for the ptychobench test suite.
 
 * ``fixtures_dir``: where the cross-check arrays from the original PtychoPINN code live
-  (``<repo>/../shared/fixtures``, or ``$PTYCHOBENCH_FIXTURES`` when that is set).
+  (``tests/fixtures/original``, a copy of ``shared/fixtures``; or ``$PTYCHOBENCH_FIXTURES``).
 * ``_reset_legacy_cfg`` (autouse): restores the global legacy ``cfg`` after every test,
   so no test sees settings another test left behind.
 """
@@ -22,7 +22,7 @@ def fixtures_dir() -> Path:
     override = os.environ.get("PTYCHOBENCH_FIXTURES")
     if override:
         return Path(override).resolve()
-    return Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    return Path(__file__).resolve().parent / "fixtures" / "original"
 
 
 @pytest.fixture(autouse=True)

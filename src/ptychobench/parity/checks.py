@@ -174,13 +174,13 @@ def _modern_training_config(modern: common.Prepared) -> TrainingConfig:
 
 
 def fixtures_dir() -> Path | None:
+    """The original implementation's arrays: ``$PTYCHOBENCH_FIXTURES`` or ``tests/fixtures/original``."""
     import os
 
-    env = os.environ.get(FIXTURES_ENV)
-    candidates = [Path(env)] if env else []
     from ..pipelines.provenance import repo_root
 
-    candidates += [repo_root().parent / "shared" / "fixtures", repo_root() / "shared" / "fixtures"]
+    env = os.environ.get(FIXTURES_ENV)
+    candidates = [Path(env)] if env else [repo_root() / "tests" / "fixtures" / "original"]
     for c in candidates:
         if (c / "fixtures_info.json").exists():
             return c

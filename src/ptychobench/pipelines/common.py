@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import resource
 from dataclasses import dataclass, field
 
 import keras
@@ -82,6 +83,7 @@ class RunResult:
     trainable_params: int
     provenance: dict
     weights_sha256: str = ""
+    peak_rss_bytes: int = 0
     failure: str | None = None
     arrays: dict = field(default_factory=dict, repr=False)
 
@@ -106,6 +108,11 @@ def weights_digest(model) -> str:
         h.update(w.path.encode())
         h.update(np.ascontiguousarray(w.numpy()).tobytes())
     return h.hexdigest()
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -178,6 +185,7 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
         trainable_params=count_params(prep.model),
         provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
         weights_sha256=weights_digest(prep.model),
+        peak_rss_bytes=peak_rss_bytes(),
         arrays={"stitched": stitched, "truth": truth, "covered": covered, **extra_arrays},
     )
 
@@ -198,6 +206,7 @@ def failed(prep: Prepared, error: TrainingDivergedError) -> RunResult:
         architecture=prep.model.architecture_table(),
         trainable_params=count_params(prep.model),
         provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
+        peak_rss_bytes=peak_rss_bytes(),
         failure=str(error),
     )
 

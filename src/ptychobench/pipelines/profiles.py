@@ -2,6 +2,7 @@
 
 | profile  | where                  | legacy                                  | modern                               |
 |----------|------------------------|-----------------------------------------|--------------------------------------|
+| tiny     | tests of the machinery | 96² images, 64 groups, 2 epochs         | 256 positions, 64 groups, 2 epochs   |
 | smoke    | CI, 2 CPU cores        | 1+1 images of 160², 576 train groups, 12 epochs | 1,152 positions on 160², 576 groups, 12 epochs |
 | standard | a workstation          | 1+1 images of 392², 6,724 groups, 20 epochs   | 4,000 positions, 2,000 groups, 20 epochs    |
 | paper    | a GPU in the container | dose recipe: 2+2 images of 392², outer 8/20, 60 epochs | sim-lines: 2000·C positions, 1,000 groups, 50 epochs |
@@ -85,6 +86,24 @@ class Profile:
 
 
 PROFILES = {
+    # Machinery tests only (asv, the container): seconds, not science.
+    "tiny": Profile(
+        name="tiny",
+        N=64,
+        gridsize=2,
+        legacy_size=96,
+        legacy_nimgs_train=1,
+        legacy_nimgs_test=1,
+        legacy_epochs=2,
+        modern_size=96,
+        modern_positions=256,
+        modern_train_groups=64,
+        modern_test_groups=32,
+        modern_epochs=2,
+        nphotons=1e9,
+        doses=(1e9,),
+        n_filters_scale=1,
+    ),
     "smoke": Profile(
         name="smoke",
         N=64,

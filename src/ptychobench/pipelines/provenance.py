@@ -97,3 +97,23 @@ def collect(seed: int, profile: str, deterministic: bool) -> dict:
         "profile": profile,
         "deterministic": deterministic,
     }
+
+
+def benchmark_machine_name() -> str:
+    """asv machine name: host, accelerator (GPU name or CPU), TF and CUDA build, profile.
+
+    Results of different hardware, builds or profiles get different names, so their series
+    never mix in one graph.
+    """
+    import re
+    import socket
+
+    import tensorflow as tf
+
+    build = tf.sysconfig.get_build_info()
+    gpus = gpu_info()
+    device = gpus[0]["name"] + "-drv" + gpus[0]["driver"] if gpus else "cpu-" + cpu_name()
+    cuda = f"cuda{build['cuda_version']}" if build.get("is_cuda_build") else "nocuda"
+    profile = os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
+    raw = f"{socket.gethostname()}-{device}-tf{tf.__version__}-{cuda}-{profile}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:120]

@@ -116,6 +116,41 @@ def realspace_targets(Y_I: np.ndarray, coords_relative: np.ndarray, padded_size:
     return np.concatenate(out)
 
 
+def make_steps(model, settings: TrainSettings, N: int, C: int):
+    """The optimizer and the traced training and evaluation steps.
+
+    Each step takes ``(x, coords_relative, obj_target)`` batches of shapes (b, N, N, C),
+    (b, 1, 2, C), (b, N, N, 1) and returns ``(total_loss, {term: loss})``; the training
+    step also applies one Adam update.
+    """
+    optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
+    signature = [
+        tf.TensorSpec([None, N, N, C], tf.float32),
+        tf.TensorSpec([None, 1, 2, C], tf.float32),
+        tf.TensorSpec([None, N, N, 1], tf.complex64),
+    ]
+
+    def loss_of(x, pos, obj_t, training):
+        outputs = model((x, pos), training=training)
+        return losses.composite_loss(
+            outputs, (obj_t, x, tf.square(x)), settings.weights, settings.nll_form, settings.probe_big
+        )
+
+    @tf.function(input_signature=signature)
+    def train_step(x, pos, obj_t):
+        with tf.GradientTape() as tape:
+            total, terms = loss_of(x, pos, obj_t, True)
+        grads = tape.gradient(total, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        return total, terms
+
+    @tf.function(input_signature=signature)
+    def eval_step(x, pos, obj_t):
+        return loss_of(x, pos, obj_t, False)
+
+    return optimizer, train_step, eval_step
+
+
 def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padded_size=None) -> TrainResult:
     """Fit ``model`` to reproduce its scaled input diffraction.
 
@@ -139,35 +174,11 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padde
     n = X_in.shape[0]
     split = int(math.ceil(n * (1.0 - settings.validation_split)))
     train_idx, val_idx = np.arange(split), np.arange(split, n)
-    weights = settings.weights
-    use_realspace = weights.realspace_weight > 0
+    use_realspace = settings.weights.realspace_weight > 0
     obj_targets = realspace_targets(Y_I, coords_relative, padded_size) if use_realspace else None
 
-    optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
     N, C = X_in.shape[1], X_in.shape[-1]
-    signature = [
-        tf.TensorSpec([None, N, N, C], tf.float32),
-        tf.TensorSpec([None, 1, 2, C], tf.float32),
-        tf.TensorSpec([None, N, N, 1], tf.complex64),
-    ]
-
-    def loss_of(x, pos, obj_t, training):
-        outputs = model((x, pos), training=training)
-        return losses.composite_loss(
-            outputs, (obj_t, x, tf.square(x)), weights, settings.nll_form, settings.probe_big
-        )
-
-    @tf.function(input_signature=signature)
-    def train_step(x, pos, obj_t):
-        with tf.GradientTape() as tape:
-            total, terms = loss_of(x, pos, obj_t, True)
-        grads = tape.gradient(total, model.trainable_weights)
-        optimizer.apply_gradients(zip(grads, model.trainable_weights))
-        return total, terms
-
-    @tf.function(input_signature=signature)
-    def eval_step(x, pos, obj_t):
-        return loss_of(x, pos, obj_t, False)
+    optimizer, train_step, eval_step = make_steps(model, settings, N, C)
 
     def batch(idx):
         obj_t = obj_targets[idx] if use_realspace else np.zeros((len(idx), N, N, 1), np.complex64)

@@ -1,0 +1,199 @@
+"""Build the image, rerun the parity suite inside it, compare with a host run (``nox -s container``).
+
+With a Docker daemon: ``docker build`` / ``docker run``. Without one (these CI machines):
+buildah + podman (runc, cgroupfs, overlay storage in a project-owned folder) from a Debian
+base made with debootstrap, since no registry can be reached. The CPU lock is used here
+(no GPU); a GPU host builds the default CUDA lock. Everything is cleaned up afterwards:
+images, containers, the storage folder; containers run with ``--network none``.
+
+    python scripts/container.py [--profile smoke] [--seed 0] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".container"
+BASE = "localhost/ptychobench-base:bookworm"
+TAG = "localhost/ptychobench:test"
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+"""
+
+
+def sh(cmd, env=None, **kw) -> subprocess.CompletedProcess:
+    print("+", " ".join(map(str, cmd)), flush=True)
+    return subprocess.run(list(map(str, cmd)), env=env, check=True, **kw)
+
+
+def docker_daemon() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def ensure_tools() -> None:
+    missing = [t for t in ("buildah", "podman", "runc", "debootstrap") if not shutil.which(t)]
+    if missing:
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            sys.exit(f"container tools missing ({', '.join(missing)}) and cannot be installed here")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        sh(["apt-get", "update", "-qq"], env=env)
+        sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "buildah", "podman", "runc",
+            "debootstrap", "uidmap"], env=env, stdout=subprocess.DEVNULL)
+
+
+def podman_env() -> dict:
+    storage = WORK / "storage"
+    (WORK / "run").mkdir(parents=True, exist_ok=True)
+    storage.mkdir(parents=True, exist_ok=True)
+    (WORK / "containers.conf").write_text(CONTAINERS_CONF)
+    (WORK / "storage.conf").write_text(
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{storage}"\nrunroot = "{WORK / "run"}"\n'
+    )
+    return {**os.environ, "CONTAINERS_CONF": str(WORK / "containers.conf"),
+            "CONTAINERS_STORAGE_CONF": str(WORK / "storage.conf")}
+
+
+def build_base(env: dict) -> None:
+    """A Debian bookworm base with Python 3.11, made without any registry."""
+    rootfs = WORK / "rootfs"
+    sh(["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
+        "bookworm", rootfs], stdout=subprocess.DEVNULL)
+    tarball = WORK / "base.tar"
+    sh(["tar", "-C", rootfs, "-cf", tarball, "."])
+    shutil.rmtree(rootfs)
+    ctr = subprocess.run(["buildah", "from", "scratch"], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    sh(["buildah", "add", ctr, tarball, "/"], env=env, stdout=subprocess.DEVNULL)
+    sh(["buildah", "commit", "--quiet", ctr, BASE], env=env, stdout=subprocess.DEVNULL)
+    sh(["buildah", "rm", ctr], env=env, stdout=subprocess.DEVNULL)
+    tarball.unlink()
+
+
+def git_sha() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def build_image(engine: str, env: dict) -> float:
+    args = ["--build-arg", "REQUIREMENTS=requirements/cpu.lock", "--build-arg", f"GIT_SHA={git_sha()}",
+            "--build-arg", f"IMAGE_TAG={TAG}", "-t", TAG, "-f", "Dockerfile", "."]
+    start = time.perf_counter()
+    if engine == "docker":
+        sh(["docker", "build", *args], cwd=ROOT)
+    else:
+        ca = ["-v", f"{HOST_CA}:/run/host-ca.crt:ro", "--build-arg", "PIP_CERT=/run/host-ca.crt"] \
+            if HOST_CA.exists() else []
+        sh(["buildah", "bud", "--isolation=chroot", "--layers", "--build-arg", f"BASE_IMAGE={BASE}", *ca, *args],
+           env=env, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def image_size(engine: str, env: dict) -> int:
+    tool = "docker" if engine == "docker" else "podman"
+    out = subprocess.run([tool, "image", "inspect", "--format", "{{.Size}}", TAG], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return int(out)
+
+
+def image_digest(engine: str, env: dict) -> str:
+    tool = "docker" if engine == "docker" else "podman"
+    return subprocess.run([tool, "image", "inspect", "--format", "{{.Id}}", TAG], env=env,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def run_in_container(engine: str, env: dict, results: Path, profile: str, seed: int) -> float:
+    results.mkdir(parents=True, exist_ok=True)
+    results.chmod(0o777)
+    tool = "docker" if engine == "docker" else "podman"
+    cmd = [tool, "run", "--rm", "--network", "none", "-v", f"{results}:/results",
+           "-e", f"PTYCHOBENCH_PROFILE={profile}", "-e", f"PTYCHOBENCH_SEED={seed}", TAG, "parity"]
+    start = time.perf_counter()
+    sh(cmd, env=env)
+    return time.perf_counter() - start
+
+
+def latest(reports: Path) -> Path:
+    return reports / (reports / "LATEST").read_text().strip()
+
+
+def cleanup(engine: str, env: dict) -> None:
+    if engine == "docker":
+        subprocess.run(["docker", "rmi", "-f", TAG], capture_output=True)
+        return
+    subprocess.run(["podman", "rmi", "-a", "-f"], env=env, capture_output=True)
+    subprocess.run(["buildah", "rm", "--all"], env=env, capture_output=True)
+    subprocess.run(["podman", "system", "reset", "-f"], env=env, capture_output=True)
+    shutil.rmtree(WORK / "storage", ignore_errors=True)
+    shutil.rmtree(WORK / "run", ignore_errors=True)
+    for name in ("containers.conf", "storage.conf"):
+        (WORK / name).unlink(missing_ok=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default=os.environ.get("PTYCHOBENCH_PROFILE", "smoke"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="keep the image and storage afterwards")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from ptychobench.parity.compare_reports import compare_report_folders
+
+    engine = "docker" if docker_daemon() else "podman"
+    env = dict(os.environ)
+    WORK.mkdir(exist_ok=True)
+    summary = {"engine": engine, "profile": args.profile, "seed": args.seed, "git_sha": git_sha()}
+    try:
+        if engine == "podman":
+            ensure_tools()
+            env = podman_env()
+            start = time.perf_counter()
+            build_base(env)
+            summary["base_seconds"] = round(time.perf_counter() - start, 1)
+        summary["build_seconds"] = round(build_image(engine, env), 1)
+        summary["image_bytes"] = image_size(engine, env)
+        summary["image_id"] = image_digest(engine, env)
+        results = WORK / "results"
+        shutil.rmtree(results, ignore_errors=True)
+        summary["container_parity_seconds"] = round(
+            run_in_container(engine, env, results, args.profile, args.seed), 1)
+        container_report = latest(results / "reports")
+        host_reports = WORK / "host-reports"
+        shutil.rmtree(host_reports, ignore_errors=True)
+        start = time.perf_counter()
+        sh([sys.executable, "-m", "ptychobench", "parity", "--profile", args.profile, "--seed", str(args.seed),
+            "--quiet", "--reports", host_reports], env={**os.environ, "PYTHONHASHSEED": "0"})
+        summary["host_parity_seconds"] = round(time.perf_counter() - start, 1)
+        comparison = compare_report_folders(container_report, latest(host_reports))
+        summary["comparison"] = comparison
+        summary["container_report"] = str(container_report)
+        (WORK / "container_vs_host.json").write_text(json.dumps(summary, indent=2) + "\n")
+        worst = max((m["rel_diff"] for m in comparison["metrics"].values()), default=0.0)
+        print(f"image {summary['image_bytes'] / 2**30:.2f} GiB, built in {summary['build_seconds']} s; "
+              f"largest metric difference container vs host: {worst:.3g}")
+        for problem in comparison["problems"]:
+            print("MISMATCH:", problem)
+        print(WORK / "container_vs_host.json")
+        return 0 if not comparison["problems"] else 1
+    finally:
+        if not args.keep:
+            cleanup(engine, env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""End to end on a clean clone: ``nox -s bench -- HEAD~1..HEAD`` records two commits,
+``nox -s publish`` builds the site, and headless Chromium finds the amplitude-bias graph
+with at least two commits plotted (screenshot saved).
+
+Uses the ``tiny`` profile (machinery, not science) to stay within CI time. Needs git,
+Debian's ``chromium`` and ``chromium-driver`` (installed by ``.ci/run``) and Selenium.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = Path(os.environ.get("PTYCHOBENCH_SCREENSHOTS", ROOT / "reports" / "screenshots"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def run(cmd, cwd, env):
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=2400)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    clone = tmp_path_factory.mktemp("clone") / "ptychobench"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    count = int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=clone, capture_output=True,
+                               text=True, check=True).stdout)
+    assert count >= 2, "the repository needs two commits"
+    env = {**os.environ, "PTYCHOBENCH_PROFILE": "tiny", "PTYCHOBENCH_REPORTS": str(clone / "reports")}
+    env.pop("VIRTUAL_ENV", None)
+    nox = [sys.executable, "-m", "nox", "--no-error-on-missing-interpreters"]
+    run([*nox, "-s", "bench", "--", "HEAD~1..HEAD"], clone, env)
+    results = [p for p in (clone / ".asv" / "results").rglob("*.json") if p.name != "machine.json"]
+    assert len(results) >= 2, f"expected results for two commits, found {results}"
+    run([sys.executable, "-m", "ptychobench", "parity", "--profile", "tiny", "--static-only", "--quiet",
+         "--reports", str(clone / "reports")], clone, env)
+    run([*nox, "-s", "publish"], clone, env)
+    return clone / "site"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+PLOTTED_COMMITS = """
+var plot = window.jQuery && jQuery('#main-graph').data('plot');
+if (!plot) { return -1; }
+var xs = {};
+plot.getData().forEach(function (s) { s.data.forEach(function (p) { if (p[1] !== null) { xs[p[0]] = 1; } }); });
+return Object.keys(xs).length;
+"""
+
+
+def test_amplitude_bias_graph_has_two_commits(server, browser):
+    browser.get(f"{server}/index.html")
+    assert "parity" in browser.page_source.lower()
+    browser.get(f"{server}/asv/#bench_science.Amplitude.track_amplitude_bias")
+    deadline, plotted = time.time() + 60, -1
+    while time.time() < deadline:
+        plotted = browser.execute_script(PLOTTED_COMMITS)
+        if plotted >= 2:
+            break
+        time.sleep(0.5)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOT_DIR / "amplitude_bias_graph.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+    assert plotted >= 2, f"amplitude-bias graph shows {plotted} commit(s)"
+
+
+def test_parity_report_is_linked(server, browser):
+    browser.get(f"{server}/parity/index.html")
+    assert "ptychobench parity report" in browser.page_source
+    assert "../asv/index.html" in browser.page_source
