@@ -100,7 +100,7 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     summed = tf.reduce_sum(translate_complex(pad_to(obj, padded_size), offsets), -1, keepdims=True)
     ones = tf.ones_like(tf.math.real(obj)) * central_mask(N)[None, :, :, None]
     norm = tf.reduce_sum(translate(pad_to(ones, padded_size), offsets), -1, keepdims=True) + 0.001
-    return summed / tf.cast(norm, tf.complex64)
+    return tf.complex(tf.math.real(summed) / norm, tf.math.imag(summed) / norm)
 
 
 def extract_patches(canvas: tf.Tensor, coords_relative: tf.Tensor, N: int) -> tf.Tensor:

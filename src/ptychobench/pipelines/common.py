@@ -102,11 +102,16 @@ def _jsonable(value):
 
 
 def weights_digest(model) -> str:
-    """SHA-256 over every weight of ``model`` (names and bytes): equal digests = identical weights."""
+    """SHA-256 over every weight of ``model`` (shapes and bytes, in creation order).
+
+    Variable names are left out: Keras numbers auto-named layers per process, so a second
+    identical model in the same process gets other names.
+    """
     h = hashlib.sha256()
     for w in model.weights:
-        h.update(w.path.encode())
-        h.update(np.ascontiguousarray(w.numpy()).tobytes())
+        value = np.ascontiguousarray(w.numpy())
+        h.update(repr(value.shape).encode())
+        h.update(value.tobytes())
     return h.hexdigest()
 
 
