@@ -2,6 +2,9 @@
 
 * ``fixtures_dir``: where the cross-check arrays from the original PtychoPINN code live
   (``tests/fixtures/original``, a copy of ``shared/fixtures``; or ``$PTYCHOBENCH_FIXTURES``).
+* ``parity_outcome`` (session): both pipelines prepared, trained and compared once per
+  session on ``$PTYCHOBENCH_PROFILE`` (smoke) and ``$PTYCHOBENCH_SEED`` (0); the report folder
+  goes to ``$PTYCHOBENCH_REPORTS`` (reports) before any assertion.
 * ``_reset_legacy_cfg`` (autouse): restores the global legacy ``cfg`` after every test,
   so no test sees settings another test left behind.
 """
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ptychobench.config import params
+from ptychobench.parity import report, runner
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +34,16 @@ def _reset_legacy_cfg():
     """Reset the legacy global configuration after each test."""
     yield
     params.reset()
+
+
+@pytest.fixture(scope="session")
+def parity_outcome():
+    """Both pipelines prepared, trained and compared; the report is written before any assertion."""
+    outcome = runner.run_parity(
+        os.environ.get("PTYCHOBENCH_PROFILE", "smoke"),
+        seed=int(os.environ.get("PTYCHOBENCH_SEED", "0")),
+        progress=False,
+    )
+    folder = report.write_report(outcome, os.environ.get("PTYCHOBENCH_REPORTS", "reports"))
+    print(f"\nparity report: {folder}")
+    return outcome

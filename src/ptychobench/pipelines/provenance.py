@@ -60,13 +60,9 @@ def gpu_info() -> list[dict]:
 
 
 def lock_hash() -> str | None:
-    """SHA-256 of the requirements lock in force (container or CPU), when one exists."""
-    root = repo_root()
-    for name in ("requirements/container.lock", "requirements/cpu.lock"):
-        path = root / name
-        if path.exists():
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-    return None
+    """SHA-256 of the requirements lock in force: ``$PTYCHOBENCH_LOCK`` (set in the image), else the CPU lock."""
+    path = Path(os.environ.get("PTYCHOBENCH_LOCK", repo_root() / "requirements" / "cpu.lock"))
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
 def collect(seed: int, profile: str, deterministic: bool) -> dict:
@@ -91,6 +87,7 @@ def collect(seed: int, profile: str, deterministic: bool) -> dict:
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "git": git_state(),
+        "lock": os.environ.get("PTYCHOBENCH_LOCK", "requirements/cpu.lock"),
         "lock_sha256": lock_hash(),
         "image": os.environ.get("PTYCHOBENCH_IMAGE"),
         "seed": seed,

@@ -10,7 +10,7 @@ import pytest
 
 from ptychobench.parity import runner
 
-pytestmark = [pytest.mark.parity, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def test_same_seed_is_bit_identical(parity_outcome):
