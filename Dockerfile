@@ -31,6 +31,7 @@ ENV PYTHONHASHSEED=0 \
     PTYCHOBENCH_GIT_SHA=${GIT_SHA} \
     PTYCHOBENCH_IMAGE=${IMAGE_TAG} \
     PTYCHOBENCH_LOCK=/app/${REQUIREMENTS} \
+    PTYCHOBENCH_ASSETS=/opt/asv-assets \
     PYTEST_ADDOPTS="-p no:cacheprovider" \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:${PATH} \
@@ -54,7 +55,10 @@ RUN if [ -n "${PIP_CERT}" ]; then export PIP_CERT; fi \
 
 # The project runs from its source tree (PYTHONPATH): no build backend is needed in the image.
 COPY . /app
-RUN useradd --create-home --uid 1000 ptycho \
+# asv's pages load jQuery/flot/Bootstrap from CDNs; fetch them now so `publish` works offline.
+RUN if [ -n "${PIP_CERT}" ]; then export SSL_CERT_FILE="${PIP_CERT}"; fi \
+    && python3 -m ptychobench.site --fetch-assets \
+    && useradd --create-home --uid 1000 ptycho \
     && mkdir -p /results \
     && chown ptycho:ptycho /results \
     && ln -s /results/asv /app/.asv

@@ -5,16 +5,104 @@
 Layout: ``site/index.html`` (landing page), ``site/asv/`` (the asv site),
 ``site/parity/`` (the latest parity report, with a link back). Standard library only; the
 site is built in a temporary folder and renamed into place.
+
+asv's pages load jQuery, flot, Bootstrap and friends from CDNs, which a machine without
+internet (CI here, the container at run time) cannot reach. The site therefore serves them
+itself: they are fetched once from the npm registry (tarball integrity checked against the
+registry's sha512), cached in ``$PTYCHOBENCH_ASSETS`` (default ``~/.cache/ptychobench/asv-assets``),
+and the pages are rewritten to load ``vendor/...``. ``--fetch-assets`` only fills the cache
+(the image does this at build time).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import html
+import io
+import json
 import os
+import re
 import shutil
 import sys
+import tarfile
+import urllib.request
 from pathlib import Path
+
+REGISTRY = "https://registry.npmjs.org"
+#: CDN address in asv's pages -> (npm package, version, file in its tarball)
+ASV_ASSETS = {
+    "https://code.jquery.com/jquery-3.3.1.min.js": ("jquery", "3.3.1", "package/dist/jquery.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js": ("flot", "0.8.3", "package/jquery.flot.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js":
+        ("flot", "0.8.3", "package/jquery.flot.time.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js":
+        ("flot", "0.8.3", "package/jquery.flot.selection.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js":
+        ("flot", "0.8.3", "package/jquery.flot.categories.js"),
+    "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
+        ("flot-orderbars", "1.0.0", "package/js/jquery.flot.orderBars.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js":
+        ("stupid-table-plugin", "1.1.3", "package/stupidtable.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js":
+        ("blueimp-md5", "2.19.0", "package/js/md5.min.js"),
+    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js":
+        ("bootstrap", "3.1.1", "package/dist/js/bootstrap.min.js"),
+    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css":
+        ("bootstrap", "3.1.1", "package/dist/css/bootstrap.min.css"),
+}
+
+
+def assets_dir() -> Path:
+    return Path(os.environ.get("PTYCHOBENCH_ASSETS", Path.home() / ".cache" / "ptychobench" / "asv-assets"))
+
+
+def _local_name(package: str, version: str, member: str) -> str:
+    return f"{package}-{version}-{Path(member).name}"
+
+
+def fetch_assets(cache: Path | None = None) -> Path:
+    """Download asv's browser dependencies from the npm registry into ``cache`` (once)."""
+    cache = cache or assets_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    by_package: dict[tuple, list] = {}
+    for package, version, member in ASV_ASSETS.values():
+        by_package.setdefault((package, version), []).append(member)
+    for (package, version), members in by_package.items():
+        if all((cache / _local_name(package, version, m)).exists() for m in members):
+            continue
+        with urllib.request.urlopen(f"{REGISTRY}/{package}/{version}", timeout=60) as resp:
+            dist = json.load(resp)["dist"]
+        with urllib.request.urlopen(dist["tarball"], timeout=120) as resp:
+            blob = resp.read()
+        algo, _, expected = dist["integrity"].partition("-")
+        if base64.b64encode(hashlib.new(algo, blob).digest()).decode() != expected:
+            raise SystemExit(f"{dist['tarball']}: integrity check failed")
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+            for member in members:
+                data = tar.extractfile(member).read()
+                target = cache / _local_name(package, version, member)
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+    return cache
+
+
+def vendor_asv_pages(asv_dir: Path, cache: Path) -> None:
+    """Point asv's pages at local copies of their CDN dependencies."""
+    vendor = asv_dir / "vendor"
+    vendor.mkdir(exist_ok=True)
+    for url, (package, version, member) in ASV_ASSETS.items():
+        shutil.copy2(cache / _local_name(package, version, member), vendor / _local_name(package, version, member))
+    for page in asv_dir.glob("*.html"):
+        text = page.read_text()
+        for url, (package, version, member) in ASV_ASSETS.items():
+            local = f"vendor/{_local_name(package, version, member)}"
+            # drop the subresource-integrity attributes: they describe the CDN's minified bytes
+            text = re.sub(rf'(["\']){re.escape(url)}\1(\s+integrity="[^"]*")?(\s+crossorigin="[^"]*")?',
+                          rf"\1{local}\1", text)
+        page.write_text(text)
 
 LANDING = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ptychobench results</title>
@@ -51,6 +139,7 @@ def build_site(asv_html: Path, reports: Path, out: Path) -> Path:
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(asv_html, tmp / "asv")
+    vendor_asv_pages(tmp / "asv", fetch_assets())
     report = latest_report(reports)
     if report is not None:
         shutil.copytree(report, tmp / "parity")
@@ -75,7 +164,11 @@ def main(argv=None) -> int:
     parser.add_argument("--asv-html", default=".asv/html")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--out", default="site")
+    parser.add_argument("--fetch-assets", action="store_true", help="only fill the asset cache, then stop")
     args = parser.parse_args(argv)
+    if args.fetch_assets:
+        print(fetch_assets())
+        return 0
     print(build_site(Path(args.asv_html), Path(args.reports), Path(args.out)))
     return 0
 

@@ -52,11 +52,16 @@ BENCH = textwrap.dedent(
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc.stdout.strip()
 
 
 def commit_error(repo: Path, value: float) -> str:
+    """Commit a tracked error of ``value`` (plus an unrelated change, so every commit differs)."""
     (repo / "tinybench" / "__init__.py").write_text(f"ERROR = {value!r}\n")
+    notes = repo / "NOTES"
+    notes.write_text((notes.read_text() if notes.exists() else "") + f"error {value}\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", f"error {value}")
     return git(repo, "rev-parse", "HEAD")
