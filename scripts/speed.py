@@ -11,7 +11,6 @@ n_filters_scale 2 at 22.2 groups/s. Run each mode in its own process so peak RSS
 from __future__ import annotations
 
 import argparse
-import math
 import resource
 import time
 

@@ -70,7 +70,6 @@ def cmd_run(args) -> int:
 
 def cmd_parity(args) -> int:
     from .parity import report, runner
-    from .parity.checks import check_loss_config  # noqa: F401  (artifacts come from the outcome)
     from .pipelines.profiles import get_profile
 
     profile = get_profile(args.profile)
@@ -93,17 +92,16 @@ def cmd_explain(args) -> int:
     from .parity.explain import explain, explain_text
 
     if args.report:
-        folder = Path(args.report)
-        found = False
-        for name in ("legacy", "modern"):
-            path = folder / f"explain.json"
-            if not path.exists():
-                raise DataError(str(path), "no explain.json in this report folder")
-            data = json.loads(path.read_text())
-            if name in data:
-                print(explain_text(data[name]))
-                found = True
-        return 0 if found else 1
+        path = Path(args.report) / "explain.json"
+        if not path.exists():
+            raise DataError(str(path), "no explain.json in this report folder (did training run?)")
+        try:
+            explanations = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise DataError(str(path), f"not valid JSON ({err})") from None
+        for e in explanations.values():
+            print(explain_text(e))
+        return 0
     from .pipelines import legacy, modern
     from .pipelines.profiles import get_profile
 

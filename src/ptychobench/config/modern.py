@@ -10,13 +10,12 @@ flattened, nine keys are renamed, ``None`` never overwrites, untouched keys stay
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .params import ALLOWED_ACTIVATIONS, ALLOWED_N
+from .params import ALLOWED_ACTIVATIONS, ALLOWED_N, is_finite_number
 
 #: Dataclass field name -> legacy ``cfg`` key, where they differ.
 KEY_MAPPINGS: dict[str, str] = {
@@ -42,18 +41,8 @@ def _check_int(name: str, value: Any, minimum: int) -> None:
     _require(ok, name, f"must be an integer >= {minimum}, got {value!r}")
 
 
-def _is_finite_number(value: Any) -> bool:
-    """A real int/float (not bool) that converts to a finite float."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
 def _check_weight(name: str, value: Any) -> None:
-    ok = _is_finite_number(value) and value >= 0
+    ok = is_finite_number(value) and value >= 0
     _require(ok, name, f"must be a finite number >= 0, got {value!r}")
 
 
@@ -161,7 +150,7 @@ class TrainingConfig:
         for name in ("mae_weight", "nll_weight", "realspace_mae_weight", "realspace_weight"):
             _check_weight(name, getattr(self, name))
         _require(
-            _is_finite_number(self.nphotons) and self.nphotons > 0,
+            is_finite_number(self.nphotons) and self.nphotons > 0,
             "nphotons",
             f"must be a finite number > 0, got {self.nphotons!r}",
         )

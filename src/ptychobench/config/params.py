@@ -166,7 +166,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
     """A real int/float (not bool) that converts to a finite float."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False
@@ -194,7 +194,7 @@ def validate(c: dict[str, Any] | None = None) -> None:
         value = c[key]
         if value is not None and (not _is_int(value) or value < 2 or value % 2):
             raise ConfigError(key, f"must be None or an even integer >= 2, got {value!r}")
-    if not _is_number(c["nphotons"]) or c["nphotons"] <= 0:
+    if not is_finite_number(c["nphotons"]) or c["nphotons"] <= 0:
         raise ConfigError("nphotons", f"must be a finite number > 0, got {c['nphotons']!r}")
     if c["data_source"] not in ALLOWED_DATA_SOURCES:
         raise ConfigError(
@@ -216,7 +216,7 @@ def validate(c: dict[str, Any] | None = None) -> None:
         "sim_jitter_scale",
         "gaussian_smoothing_sigma",
     ):
-        if not _is_number(c[key]) or c[key] < 0:
+        if not is_finite_number(c[key]) or c[key] < 0:
             raise ConfigError(key, f"must be a finite number >= 0, got {c[key]!r}")
     for key in ("probe_scale", "default_probe_scale"):
         if c[key] == 0:
@@ -252,7 +252,7 @@ def init(nphotons: float, loss_fn: str = "nll") -> None:
     """
     if loss_fn not in ALLOWED_LOSS_FNS:
         raise ConfigError("loss_fn", f"must be one of {ALLOWED_LOSS_FNS}, got {loss_fn!r}")
-    if not _is_number(nphotons) or nphotons <= 0:
+    if not is_finite_number(nphotons) or nphotons <= 0:
         raise ConfigError("nphotons", f"must be a finite number > 0, got {nphotons!r}")
     cfg["positions.provided"] = False
     cfg["data_source"] = "lines"

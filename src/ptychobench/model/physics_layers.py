@@ -95,7 +95,7 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     -------
     complex64 (B, P, P, 1)
     """
-    N, C = obj.shape[1], obj.shape[-1]
+    N = obj.shape[1]
     offsets = _channel_offsets(coords_relative, -1.0)
     summed = tf.reduce_sum(translate_complex(pad_to(obj, padded_size), offsets), -1, keepdims=True)
     ones = tf.ones_like(tf.math.real(obj)) * central_mask(N)[None, :, :, None]

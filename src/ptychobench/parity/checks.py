@@ -24,7 +24,7 @@ from ..physics import forward
 from ..physics import objects as objects_mod
 from ..physics import probe as probe_mod
 from ..pipelines import common
-from ..simulation import grouping, illumination, legacy_grid, nongrid, normalization
+from ..simulation import grouping, illumination, legacy_grid, nongrid
 from ..stages import STAGE_MEANING, primary_deviation_source, stage_ratios
 from . import tables
 

@@ -13,7 +13,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..config import params
 from ..errors import TrainingDivergedError
 from ..evaluation import metrics
 from ..model.network import PtychoPINN, count_params
@@ -152,7 +151,7 @@ def record_input_stages(rec: StageRecorder, data: GroupedData, s_c: float) -> No
     rec.record("training_labels", scaled, s_c=s_c)
 
 
-def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_result, extra_arrays):
+def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_result):
     """Stages after the model, the metrics and the run result."""
     log_scale = prep.model.log_scale_value()
     rec = prep.recorder
@@ -175,6 +174,19 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
         "expected_gauge": gauge,
         "train_scale_factors": prep.train.scale_factors,
     }
+    return _run_result(
+        prep,
+        scale_factors=factors,
+        stages=rec.table(),
+        metrics=result_metrics,
+        training=train_result.to_json(),
+        weights_sha256=weights_digest(prep.model),
+        arrays={"stitched": stitched, "truth": truth, "covered": covered},
+    )
+
+
+def _run_result(prep: Prepared, **fields) -> RunResult:
+    """A run result with everything that does not depend on how the run ended."""
     return RunResult(
         pipeline=prep.pipeline,
         profile=prep.profile.name,
@@ -182,36 +194,22 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
         nphotons=prep.nphotons,
         config=prep.config,
         modern_config=prep.modern_config,
-        scale_factors=factors,
-        stages=rec.table(),
-        metrics=result_metrics,
-        training=train_result.to_json(),
         architecture=prep.model.architecture_table(),
         trainable_params=count_params(prep.model),
         provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
-        weights_sha256=weights_digest(prep.model),
         peak_rss_bytes=peak_rss_bytes(),
-        arrays={"stitched": stitched, "truth": truth, "covered": covered, **extra_arrays},
+        **fields,
     )
 
 
 def failed(prep: Prepared, error: TrainingDivergedError) -> RunResult:
     """A run result that records a training failure instead of metrics."""
-    return RunResult(
-        pipeline=prep.pipeline,
-        profile=prep.profile.name,
-        seed=prep.seed,
-        nphotons=prep.nphotons,
-        config=prep.config,
-        modern_config=prep.modern_config,
+    return _run_result(
+        prep,
         scale_factors={**prep.test.scale_factors, "s_c": prep.s_c},
         stages=prep.recorder.table(),
         metrics={},
         training={},
-        architecture=prep.model.architecture_table(),
-        trainable_params=count_params(prep.model),
-        provenance=provenance.collect(prep.seed, prep.profile.name, prep.deterministic),
-        peak_rss_bytes=peak_rss_bytes(),
         failure=str(error),
     )
 
@@ -226,7 +224,3 @@ def train_model(prep: Prepared, progress: bool) -> loop.TrainResult:
         Y_I=prep.train.Y_I,
         padded_size=prep.spec.padded_size,
     )
-
-
-def cfg_snapshot() -> dict:
-    return params.snapshot()

@@ -156,7 +156,7 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
     stitched = np.concatenate(mosaics, axis=0)
     truth = np.concatenate(list(truth), axis=0)
     covered = np.ones(stitched.shape, dtype=bool)
-    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result, {})
+    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 
 def run(profile=None, seed: int = 0, nphotons=None, loss_fn: str = "nll", deterministic=True,

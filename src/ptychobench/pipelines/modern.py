@@ -164,7 +164,7 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
     image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)
     rows, cols = stitching.window_of_coverage(weight)
     stitched, truth, covered = image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
-    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result, {})
+    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 
 def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True, data_file=None):

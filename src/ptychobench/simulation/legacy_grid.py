@@ -130,7 +130,6 @@ def _grid_pattern_energy(objects, probe, layout, corners) -> np.ndarray:
 
     Exact up to float64 rounding, and much cheaper than gathering every patch.
     """
-    N = probe.shape[-1]
     kernel = (np.abs(probe).astype(np.float64) ** 2)[::-1, ::-1]
     energy_map = fftconvolve(objects.astype(np.float64) ** 2, kernel[None], mode="valid", axes=(1, 2))
     ids = np.arange(layout.n_groups)
@@ -178,7 +177,6 @@ def simulate_grid(
     objects = np.asarray(objects, dtype=np.float32)
     layout = grid_layout(objects.shape[0], objects.shape[1], N, gridsize, offset, outer_offset)
     corners = channel_offsets(N, gridsize, offset)
-    C = corners.shape[0]
     if norm_Y_I is None:
         norm_Y_I = object_normalization(objects, layout)
     inv_norm = np.float32(1.0 / norm_Y_I)
