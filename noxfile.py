@@ -30,19 +30,17 @@ nox.needs_version = ">=2025.02.09"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 
-PYPROJECT = nox.project.load_toml("pyproject.toml")
-TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 REPORTS = os.environ.get("PTYCHOBENCH_REPORTS", "reports")
 ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
-ASV = ["asv==0.6.6", "asv-runner==0.2.5", "virtualenv"]
 SITE = Path(os.environ.get("PTYCHOBENCH_SITE", "site"))
 
 
 def install(session: nox.Session) -> None:
-    """The project with the CPU TensorFlow wheel, plus the test tools (skipped without a venv)."""
+    """The hash-locked CPU requirements, then the project itself (skipped without a venv)."""
     if session.venv_backend == "none":
         return
-    session.install("-e", ".[cpu]", *TEST_DEPS)
+    session.install("--require-hashes", "-r", "requirements/cpu.lock")
+    session.install("--no-deps", "-e", ".")
 
 
 @nox.session
@@ -135,8 +133,6 @@ def commit_spec(spec: str, session: nox.Session) -> list[str]:
 def bench(session: nox.Session) -> None:
     """asv run over a commit range (default: the current commit), on this machine's series."""
     install(session)
-    if session.venv_backend != "none":
-        session.install(*ASV)
     machine = asv_machine(session)
     if session.venv_backend == "none":
         # In the container: benchmark the installed tree as the current commit, in this Python.
@@ -155,8 +151,6 @@ def bench(session: nox.Session) -> None:
 def compare(session: nox.Session) -> None:
     """``asv continuous BASE HEAD``: exits non-zero when a tracked benchmark gets worse."""
     install(session)
-    if session.venv_backend != "none":
-        session.install(*ASV)
     if len(session.posargs) < 2:
         session.error("usage: nox -s compare -- BASE HEAD [FACTOR]")
     base, head = session.posargs[:2]
@@ -169,9 +163,7 @@ def compare(session: nox.Session) -> None:
 @nox.session(default=False)
 def publish(session: nox.Session) -> None:
     """``asv publish``, then one static site: the asv pages, the latest parity report, links between them."""
-    if session.venv_backend != "none":
-        session.install(*ASV)
-        session.install("--no-deps", "-e", ".")  # the site builder needs only the standard library
+    install(session)
     session.run("asv", "publish", external=True)
     session.run("python", "-m", "ptychobench.site", "--asv-html", ".asv/html", "--reports", REPORTS,
                 "--out", str(SITE))

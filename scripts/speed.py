@@ -1,6 +1,6 @@
 """Measure simulation and training speed against the original implementation's numbers.
 
-    python scripts/speed.py simulate [--size 392]       # legacy training-set simulation time and peak RSS
+    python scripts/speed.py simulate [--size 392 --images 1]   # legacy training-set simulation time, peak RSS
     python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2]   # groups/s and fraction of matmul peak
 
 The original (facts §11, same 2-core machine class) simulates the size-392 legacy training
@@ -26,17 +26,18 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def simulate(size: int) -> None:
+def simulate(size: int, images: int) -> None:
     from ptychobench.physics.objects import make_lines_objects
     from ptychobench.physics.probe import default_probe, normalize_probe
     from ptychobench.simulation.legacy_grid import simulate_grid
 
     probe = normalize_probe(default_probe(64), 10.0)
-    objects = make_lines_objects(size, 1, 1)
+    objects = make_lines_objects(size, images, 1)
     start = time.perf_counter()
     data, layout = simulate_grid(objects, probe, N=64, gridsize=2, offset=4, outer_offset=8, nphotons=1e9, seed=1)
     seconds = time.perf_counter() - start
-    print(f"legacy grid simulation, size {size}: {layout.n_groups} groups ({layout.n_groups * 4} patterns)")
+    print(f"legacy grid simulation, {images} image(s) of {size}²: {layout.n_groups} groups "
+          f"({layout.n_groups * 4} patterns)")
     print(f"  time {seconds:.2f} s  (original 97 s at size 392: {ORIGINAL_SIM_SECONDS / seconds:.1f}x faster)")
     print(f"  peak RSS {peak_rss_gib():.2f} GiB (original {ORIGINAL_SIM_PEAK_GIB} GiB)")
     print(f"  s_sim {data.scale_factors['s_sim']:.2f}, mean X {data.X.mean():.4f}")
@@ -86,12 +87,16 @@ def main() -> None:
     sub = parser.add_subparsers(dest="mode", required=True)
     p = sub.add_parser("simulate")
     p.add_argument("--size", type=int, default=392)
+    p.add_argument("--images", type=int, default=1)
     p = sub.add_parser("train")
     p.add_argument("--groups", type=int, default=512)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--nfs", type=int, default=2)
     args = parser.parse_args()
-    simulate(args.size) if args.mode == "simulate" else train(args.groups, args.epochs, args.nfs)
+    if args.mode == "simulate":
+        simulate(args.size, args.images)
+    else:
+        train(args.groups, args.epochs, args.nfs)
 
 
 if __name__ == "__main__":
