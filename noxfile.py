@@ -6,7 +6,7 @@
 
     nox -s parity            # the parity suite on the smoke profile; prints its report folder last
     nox -s tests             # the whole test suite (unit tests + parity suite)
-    nox -s bench -- RANGE    # asv over commits (default: the current commit); A..B includes A
+    nox -s bench -- RANGE [asv options]   # asv over commits (default: HEAD); A..B includes A
     nox -s compare -- BASE HEAD [FACTOR]   # asv continuous; non-zero exit on a regression
     nox -s publish           # asv publish + the latest parity report in one static site (site/)
     nox -s lock              # regenerate the hash-locked requirement files from pyproject.toml
@@ -141,10 +141,12 @@ def bench(session: nox.Session) -> None:
                     "--set-commit-hash", sha or os.environ.get("PTYCHOBENCH_GIT_SHA", ""), *session.posargs,
                     env=ENV, external=True)
         return
-    specs = session.posargs or ["HEAD"]
+    # Commit specs first; the first argument that starts with "-" and all after it go to asv.
+    cut = next((i for i, a in enumerate(session.posargs) if a.startswith("-")), len(session.posargs))
+    specs, asv_args = session.posargs[:cut] or ["HEAD"], session.posargs[cut:]
     for spec in specs:
         session.run("asv", "run", "--machine", machine, "--show-stderr", "--skip-existing-commits",
-                    *commit_spec(spec, session), env=ENV, external=True)
+                    *asv_args, *commit_spec(spec, session), env=ENV, external=True)
 
 
 @nox.session(default=False)
