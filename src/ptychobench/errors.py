@@ -23,6 +23,8 @@ class ConfigError(PtychoBenchError, ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        if len(message) > 300:  # e.g. a 400-digit integer quoted back
+            message = message[:200] + " ... " + message[-40:]
         super().__init__(f"{field}: {message}")
 
 

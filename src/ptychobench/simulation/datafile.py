@@ -65,6 +65,12 @@ def load_raw_npz(path: str | Path) -> RawDataFile:
     source = str(path)
     if not Path(path).is_file():
         raise DataError(source, "no such file")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic.startswith(b"\x93NUMPY"):
+        raise DataError(source, "is a single .npy array, not an NPZ archive")
+    if not magic.startswith(b"PK"):
+        raise DataError(source, "is not an NPZ file (no zip header)")
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
