@@ -1,7 +1,8 @@
 """Shared pytest fixtures for the ptychobench test suite.
 
 * ``fixtures_dir``: where the cross-check arrays from the original PtychoPINN code live
-  (``tests/fixtures/original``, a copy of ``shared/fixtures``; or ``$PTYCHOBENCH_FIXTURES``).
+  (the package data ``ptychobench/data/original``, the same copy the parity checks read; or
+  ``$PTYCHOBENCH_FIXTURES``).
 * ``parity_outcome`` (session): both pipelines prepared, trained and compared once per
   session on ``$PTYCHOBENCH_PROFILE`` (smoke) and ``$PTYCHOBENCH_SEED`` (0); the report folder
   goes to ``$PTYCHOBENCH_REPORTS`` (reports) before any assertion.
@@ -17,16 +18,14 @@ from pathlib import Path
 import pytest
 
 from ptychobench.config import params
+from ptychobench.data import original_fixtures
 from ptychobench.parity import report, runner
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     """Directory of the original implementation's fixture arrays (see its README.md)."""
-    override = os.environ.get("PTYCHOBENCH_FIXTURES")
-    if override:
-        return Path(override).resolve()
-    return Path(__file__).resolve().parent / "fixtures" / "original"
+    return original_fixtures().resolve()
 
 
 @pytest.fixture(autouse=True)

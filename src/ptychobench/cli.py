@@ -81,7 +81,7 @@ def cmd_parity(args) -> int:
     if args.output_legacy_defaults:
         loss = outcome.check("loss_config")
         report.atomic_write_text(Path(args.output_legacy_defaults),
-                                 loss.artifacts["legacy_params_cfg_defaults.json"])
+                                 report.to_json(loss.details["legacy_params_cfg_defaults"]))
     folder = report.write_report(outcome, args.reports)
     print(f"parity {'PASSED' if outcome.passed else 'FAILED'}; report:")
     print(folder)

@@ -8,6 +8,13 @@ between the original code bases and are chosen by the pipeline:
 * ``amp_channels``: ``'single'`` (dose-experiments legacy: one amplitude channel
   broadcast against the C phase channels) or ``'per_patch'`` (main: C channels).
 * the NLL form (in :mod:`ptychobench.training.losses`).
+
+``intensity_scale.trainable`` is True in both front ends' ``cfg``, yet the original runs never
+trained the scale: dose-experiments evaluates ``exp(log_scale)`` while the graph is built
+(DE ``ptycho/model.py:122-126,146-153,349,383``), so it enters the model as a constant, and the
+investigation recorded it unchanged after training (D4). :meth:`ModelSpec.from_params` is
+therefore faithful by default (``scale_variant='constant'``); ``'trainable'`` honours the
+``cfg`` flag and is the named variant for studying the fix.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 
 AMP_CHANNEL_MODES = ("single", "per_patch")
+SCALE_VARIANTS = ("constant", "trainable")
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,14 @@ class ModelSpec:
         return self.n_filters_scale * (2048 // self.N)
 
     @classmethod
-    def from_params(cls, cfg: dict, amp_channels: str) -> "ModelSpec":
-        """Read the model settings from a legacy ``cfg`` dictionary."""
+    def from_params(cls, cfg: dict, amp_channels: str, scale_variant: str = "constant") -> "ModelSpec":
+        """Read the model settings from a legacy ``cfg`` dictionary.
+
+        ``scale_variant``: ``'constant'`` (faithful: ``exp(log_scale)`` never trains) or
+        ``'trainable'`` (the scale trains when ``cfg['intensity_scale.trainable']``).
+        """
+        if scale_variant not in SCALE_VARIANTS:
+            raise ConfigError("scale_variant", f"must be one of {SCALE_VARIANTS}, got {scale_variant!r}")
         N, gs, offset = int(cfg["N"]), int(cfg["gridsize"]), int(cfg["offset"])
         big_n = N + (gs - 1) * offset
         return cls(
@@ -108,7 +122,7 @@ class ModelSpec:
             probe_mask=bool(cfg["probe.mask"]),
             pad_object=bool(cfg["pad_object"]),
             probe_trainable=bool(cfg["probe.trainable"]),
-            intensity_scale_trainable=bool(cfg["intensity_scale.trainable"]),
+            intensity_scale_trainable=scale_variant == "trainable" and bool(cfg["intensity_scale.trainable"]),
             gaussian_smoothing_sigma=float(cfg["gaussian_smoothing_sigma"]),
             amp_channels=amp_channels,
         )

@@ -21,8 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..errors import DataError  # noqa: E402
-from ..stages import STAGES, stage_ratios  # noqa: E402
+from ..stages import STAGE_MEANING, STAGES, stage_ratios  # noqa: E402
 from .explain import explain_text  # noqa: E402
+
+LOSS_KEYS = ("mae_weight", "nll_weight", "realspace_weight", "realspace_mae_weight")
 
 GAUGE_NOTE = (
     "Gauge: a physics-consistent reconstruction is Ô = G·O with G = (object normalisation) × "
@@ -30,6 +32,121 @@ GAUGE_NOTE = (
     "(1 is perfect); `amplitude_bias` = |ln gauge_corrected_ratio|; `amplitude_ratio` is measured "
     "on covered pixels only, in raw object units."
 )
+
+
+def to_json(obj) -> str:
+    return json.dumps(obj, indent=2, default=_jsonable) + "\n"
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 64 else f"<array {value.shape} {value.dtype}>"
+    return str(value)
+
+
+def _md_table(headers, rows) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return str(x) if not np.isfinite(x) else f"{x:.4g}"
+    return str(x)
+
+
+def _rows_md(check) -> str:
+    return _md_table(["comparison", "value", "limit", "tolerance", ""],
+                     [[r["what"], _fmt(r["value"]), _fmt(r["limit"]), r["tolerance"], "ok" if r["passed"] else "FAIL"]
+                      for r in check.rows])
+
+
+def _loss_config_files(check) -> dict:
+    d = check.details
+    dose, eff, dflt = d["dose_loss_weights"], d["effective"], d["defaults"]
+    md = ["# Loss configuration parity\n", "## Legacy params.cfg framework defaults vs TrainingConfig\n",
+          _md_table(["key", "params.cfg", "TrainingConfig"],
+                    [[k, dflt["params_cfg"][k], dflt["TrainingConfig"][k]] for k in LOSS_KEYS]),
+          "\n## Dose recipe runtime snapshots\n",
+          _md_table(["loss_fn", *LOSS_KEYS], [[fn, *[dose[fn][k] for k in LOSS_KEYS]] for fn in dose]),
+          "\n## Weights each pipeline trains with\n",
+          _md_table(["pipeline", *LOSS_KEYS], [[p, *[eff[p][k] for k in LOSS_KEYS]] for p in eff]),
+          "\n## Comparisons\n", _rows_md(check)]
+    return {"legacy_params_cfg_defaults.json": to_json(d["legacy_params_cfg_defaults"]),
+            "loss_config_diff.md": "".join(md),
+            "loss_config_diff.json": to_json({k: v for k, v in d.items() if k != "legacy_params_cfg_defaults"}),
+            "dose_loss_weights.json": to_json(dose)}
+
+
+def _config_files(check) -> dict:
+    d = check.details
+    head = ["key", "legacy", "modern", "documented", "why"]
+    md = ["# Configuration parity\n", "## Framework defaults (legacy DEFAULT_CFG vs dataclasses)\n",
+          _md_table(head, [[r[k] for k in ("key", "legacy", "modern", "documented", "why")] for r in d["defaults"]]),
+          "\n## Bridged legacy dict after set-up (dose recipe vs sim-lines + update_legacy_dict)\n",
+          _md_table(head, [[r[k] for k in ("key", "legacy", "modern", "documented", "why")] for r in d["runtime"]]),
+          "\n## Every key against the original's tables\n", _rows_md(check)]
+    return {"config_diff.md": "".join(md), "config_diff.json": to_json(d)}
+
+
+def _stage_files(check) -> dict:
+    d = check.details
+    tables_, ratios, deviations = d["stages"], d["ratios"], d["deviations"]
+    md = ["# Stage ratios (legacy vs modern)\n",
+          "ratio = mean(stage k) / mean(stage k-1); evaluated on each pipeline's test split.\n\n"]
+    rows = []
+    for s in [r["name"] for r in tables_["legacy"]]:
+        lm = next((r["mean"] for r in tables_["legacy"] if r["name"] == s), None)
+        mm = next((r["mean"] for r in tables_["modern"] if r["name"] == s), None)
+        rows.append([s, STAGE_MEANING[s][0], _fmt(lm), _fmt(ratios["legacy"]["ratios"].get(s)), STAGE_MEANING[s][1],
+                     _fmt(mm), _fmt(ratios["modern"]["ratios"].get(s)), _fmt(deviations.get(s))])
+    md.append(_md_table(["stage", "legacy", "mean", "ratio", "modern", "mean", "ratio", "|ln(r_L/r_M)|"], rows))
+    md.append(f"\nChain product: legacy {_fmt(ratios['legacy']['chain_product'])}, "
+              f"modern {_fmt(ratios['modern']['chain_product'])}.\n")
+    md.append(f"\n**Primary deviation source: `{d['primary_deviation_source']}`**\n\n## Comparisons\n")
+    md.append(_rows_md(check))
+    return {"stage_ratios.json": to_json(d), "stage_ratios.md": "".join(md)}
+
+
+def _architecture_files(check) -> dict:
+    d = check.details
+    rows = [[r["layer"], r["legacy_shape"], r["legacy_params"], r["modern_shape"], r["modern_params"],
+             "same" if r["same"] else "DIFFERS"] for r in d["layers"]]
+    c = d["param_counts"]
+    md = ["# Architecture parity\n\n",
+          _md_table(["layer", "legacy shape", "legacy params", "modern shape", "modern params", ""], rows),
+          f"\nTrainable parameters: legacy {c['legacy']['trainable']:,}, modern {c['modern']['trainable']:,} "
+          f"(amplitude head: legacy {d['amp_head_channels']['legacy']} channel(s), modern "
+          f"{d['amp_head_channels']['modern']}; documented: {d['amp_head_why']}).\n\n## Comparisons\n",
+          _rows_md(check)]
+    return {"architecture_diff.md": "".join(md), "architecture.json": to_json(d)}
+
+
+_CHECK_FILES = {
+    "loss_config": _loss_config_files,
+    "config": _config_files,
+    "data": lambda c: {"data_parity.json": to_json(c.details)},
+    "normalization": _stage_files,
+    "architecture": _architecture_files,
+    "training_params": lambda c: {"training_params.json": to_json(c.details)},
+    "amplitude": lambda c: {"amplitude.json": to_json(c.details)},
+}
+
+
+def check_artifacts(check) -> dict:
+    """File name -> text of every artifact ``check`` contributes to a report."""
+    files = {f"check_{check.name}.json": to_json({"name": check.name, "passed": check.passed,
+                                                  "reference": check.reference, "problems": check.problems,
+                                                  "rows": check.rows})}
+    render = _CHECK_FILES.get(check.name)
+    if render is not None and check.details:
+        files.update(render(check))
+    return files
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -125,7 +242,10 @@ def _plot_dose(rows: list, path: Path) -> None:
 def _index_markdown(outcome) -> str:
     lines = [f"# ptychobench parity report — profile `{outcome.profile.name}`, seed {outcome.seed}\n",
              f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n", "## Checks\n"]
-    lines += [f"- {c.summary()}" for c in outcome.checks]
+    lines.append("| check | verdict | compared with | decided by |")
+    lines.append("|---|---|---|---|")
+    lines += [f"| {c.name} | {'PASS' if c.passed else 'FAIL'} | {c.reference} | {c.decided_by} |"
+              for c in outcome.checks]
     for c in outcome.checks:
         if len(c.problems) > 1:
             lines.append(f"\n### {c.name}: problems\n")
@@ -211,9 +331,10 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
     tmp, final = new_report_dir(Path(root))
     try:
         for check in outcome.checks:
-            for name, text in check.artifacts.items():
+            for name, text in check_artifacts(check).items():
                 atomic_write_text(tmp / name, text)
-        summary = [{"name": c.name, "passed": c.passed, "problems": c.problems} for c in outcome.checks]
+        summary = [{"name": c.name, "passed": c.passed, "reference": c.reference, "decided_by": c.decided_by,
+                    "problems": c.problems} for c in outcome.checks]
         atomic_write_text(tmp / "checks.json", json.dumps(summary, indent=2) + "\n")
         for name, run in outcome.runs.items():
             atomic_write_text(tmp / f"run_{name}.json", json.dumps(run.to_json(), indent=2) + "\n")

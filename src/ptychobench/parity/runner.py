@@ -48,7 +48,7 @@ def run_static(profile="smoke", seed: int = 0, names=None) -> list:
     try:
         lp, mp = prepare_both(profile, seed)
     except (PtychoBenchError, KeyError) as err:
-        return [checks.CheckResult("setup", False, [f"pipeline set-up failed: {err!r}"])]
+        return [checks.CheckResult("setup", False, "", [f"pipeline set-up failed: {err!r}"])]
     return static_checks(lp, mp, names)
 
 
@@ -74,8 +74,8 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
         outcome.runs[prep.pipeline] = _train_and_evaluate(prep, progress)
     stages = {p: outcome.runs[p].stages for p in outcome.runs}
     # the stage check again, now with the trained stages (predicted ... truth)
-    outcome.checks = [c for c in outcome.checks if c.name != "normalization"]
-    outcome.checks.insert(3, checks.check_normalization(lp, mp, stages["legacy"], stages["modern"]))
+    at = [c.name for c in outcome.checks].index("normalization")
+    outcome.checks[at] = checks.check_normalization(lp, mp, stages["legacy"], stages["modern"])
     outcome.checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs["modern"]))
     for name, run in outcome.runs.items():
         if not run.failure:

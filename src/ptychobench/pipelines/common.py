@@ -51,7 +51,21 @@ class Prepared:
     batch_size: int
     recorder: StageRecorder
     model: PtychoPINN
-    extras: dict = field(default_factory=dict)
+    #: raw object images the test split was cut from, float32 (n, H, W)
+    test_images: np.ndarray | None = None
+    #: legacy: the training images (n, H, W); modern: None
+    train_images: np.ndarray | None = None
+    #: legacy: the test grid layout (:class:`..simulation.legacy_grid.GridLayout`)
+    test_layout: object | None = None
+    #: every simulated pattern before grouping: (P, N, N) modern, (B, N, N, C) legacy
+    simulated_diffraction: np.ndarray | None = None
+    #: modern: the object patches of every simulated pattern (P, N, N), before the split
+    simulated_patches: np.ndarray | None = None
+    #: modern: positions (P_train, 2) ``[x, y]`` of the training split and its groups (B, C)
+    train_positions: np.ndarray | None = None
+    train_group_indices: np.ndarray | None = None
+    #: modern: the grouped test diffraction before ``normalize_data`` (B, N, N, C)
+    test_raw_X: np.ndarray | None = None
 
     @property
     def object_normalization(self) -> float:
@@ -222,5 +236,4 @@ def train_model(prep: Prepared, progress: bool) -> loop.TrainResult:
         prep.train.coords_relative,
         train_settings(prep, progress),
         Y_I=prep.train.Y_I,
-        padded_size=prep.spec.padded_size,
     )

@@ -94,7 +94,7 @@ def prepare(
     for data in (train, test):
         data.scale_factors["object_normalization"] = 1.0 / data.scale_factors["norm_Y_I"]
     cfg["intensity_scale"] = s_sim  # generate_data
-    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS)
+    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS, scale_variant=profile.scale_variant)
     model = common.build_model(spec, probe, s_sim, seed)  # model imported after generate_data
     s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
     cfg["intensity_scale"] = s_c  # train_pinn.train overwrites it
@@ -131,18 +131,17 @@ def prepare(
         batch_size=cfg["batch_size"],
         recorder=rec,
         model=model,
-        extras={
-            "test_objects": test_objects,
-            "test_layout": test_layout,
-            "simulated_diffraction": train.X,  # (B, N, N, C): counts are per pattern either way
-        },
+        test_images=test_objects,
+        train_images=train_objects,
+        test_layout=test_layout,
+        simulated_diffraction=train.X,  # (B, N, N, C): counts are per pattern either way
     )
 
 
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
     """Predict the test groups, tile them per image and compare with the clipped truth."""
     cfg = prep.config  # the snapshot: another pipeline may have reset the global cfg since
-    layout = prep.extras["test_layout"]
+    layout = prep.test_layout
     trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
     per_image = layout.ny * layout.nx
     mosaics = [
@@ -151,7 +150,7 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
         for i in range(layout.n_images)
     ]
     truth = legacy_grid.clipped_truth(
-        prep.extras["test_objects"], cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
+        prep.test_images, cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
     )
     stitched = np.concatenate(mosaics, axis=0)
     truth = np.concatenate(list(truth), axis=0)

@@ -110,16 +110,18 @@ def prepare(
     train_raw, test_raw = nongrid.split_by_axis(sim, 0.5, "y")
 
     def grouped(raw, n_groups, group_seed):
-        idx = grouping.group_indices(raw.coords, n_groups, gs, cfg["neighbor_count"], group_seed)
+        # create_ptycho_data_container reads the group count and K from the dataclass
+        # (M ptycho/workflows/components.py:705-714)
+        idx = grouping.group_indices(raw.coords, n_groups, gs, config.neighbor_count, group_seed)
         data = grouping.group(raw, idx)
         X, g = normalization.normalize_data(data.X, N)
-        return data, data.with_X(X, g=g, object_normalization=1.0)
+        return idx, data, data.with_X(X, g=g, object_normalization=1.0)
 
-    train_grouped, train = grouped(train_raw, cfg["n_groups"], seed * 1000 + 1)
-    test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
+    train_idx, _, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
+    _, test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
     s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
     cfg["intensity_scale"] = s_c
-    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS)
+    spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS, scale_variant=profile.scale_variant)
     model = common.build_model(spec, probe, s_c, seed)
 
     rec = StageRecorder()
@@ -152,13 +154,18 @@ def prepare(
         batch_size=cfg["batch_size"],
         recorder=rec,
         model=model,
-        extras={"object": obj, "positions": coords, "simulated_diffraction": sim.diffraction},
+        test_images=obj[None],
+        simulated_diffraction=sim.diffraction,
+        simulated_patches=sim.object_patches,
+        train_positions=train_raw.coords,
+        train_group_indices=train_idx,
+        test_raw_X=test_grouped.X,
     )
 
 
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
     """Predict the test groups, stitch them at their positions, compare on the covered window."""
-    obj = prep.extras["object"]
+    obj = prep.test_images[0]
     trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
     centres = prep.test.coords_offsets[:, 0, :, 0]
     image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)

@@ -44,6 +44,9 @@ class Profile:
     doses: tuple
     n_filters_scale: int = 2
     reassemble_M: int = 20
+    #: 'constant' (faithful: the original never trained exp(log_scale)) or 'trainable'
+    #: (the named variant: the scale trains wherever cfg['intensity_scale.trainable'] says so)
+    scale_variant: str = "constant"
 
     def __post_init__(self) -> None:
         if self.N not in (64, 128, 256):
@@ -61,6 +64,8 @@ class Profile:
                 raise ConfigError(name, f"must be an integer >= 1, got {getattr(self, name)!r}")
         if self.modern_train_groups > self.modern_positions // 2:
             raise ConfigError("modern_train_groups", "exceeds the positions of the training half")
+        if self.scale_variant not in ("constant", "trainable"):
+            raise ConfigError("scale_variant", f"must be 'constant' or 'trainable', got {self.scale_variant!r}")
         if not self.nphotons > 0:
             raise ConfigError("nphotons", f"must be > 0, got {self.nphotons!r}")
 

@@ -2,8 +2,8 @@
 
 The loop reproduces the original ``model.fit`` settings: Adam lr 1e-3;
 ``ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=2, min_lr=1e-4)``;
-``EarlyStopping(monitor='loss', patience=3)``; ``validation_split=0.05`` (the last 5% of
-the groups, before shuffling); shuffled batches of ``batch_size``. It is a plain loop
+``EarlyStopping(monitor='loss', patience=3)``; ``validation_split=0.05`` taken the way
+the original takes it (:func:`validation_split_indices`); shuffled batches of ``batch_size``. It is a plain loop
 over one traced step so that every batch's loss is checked for NaN/Inf and the time of
 each epoch is measured without graph tracing.
 """
@@ -35,10 +35,12 @@ class TrainSettings:
     weights: losses.LossWeights = field(default_factory=losses.LossWeights)
     nll_form: str = "mean"
     probe_big: bool = False
+    plateau_monitor: str = "val_loss"
     plateau_factor: float = 0.5
     plateau_patience: int = 2
     plateau_min_delta: float = 1e-4
     min_lr: float = 1e-4
+    early_stop_monitor: str = "loss"
     early_stop_patience: int = 3
     seed: int = 0
     progress: bool = True
@@ -102,17 +104,34 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
-def realspace_targets(Y_I: np.ndarray, coords_relative: np.ndarray, padded_size: int) -> np.ndarray:
-    """Trimmed-object labels: the label patches reassembled like the model's object.
+def validation_split_indices(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, validation)`` group indices as the original takes them.
 
-    Returns complex64 (B, N, N, 1).
+    The original shuffles the training groups once with ``sklearn.utils.shuffle(...,
+    random_state=0)`` (DE ``ptycho/data_preprocessing.py:60-68,126``), which permutes with
+    ``RandomState(0).shuffle``; Keras' ``validation_split`` then holds out the tail after
+    ``floor(n·(1 − fraction))``. So the validation groups are a random 5%, not a strip.
     """
-    N = Y_I.shape[1]
+    order = np.arange(n)
+    np.random.RandomState(0).shuffle(order)
+    split = int(math.floor(n * (1.0 - fraction)))
+    return order[:split], order[split:]
+
+
+def realspace_targets(Y_I: np.ndarray, coords_relative: np.ndarray) -> np.ndarray:
+    """The real-space label: ``center_channels(Y_I, coords)[..., :1]``.
+
+    The first label channel translated by ``−coords_relative`` of that channel, so that it
+    sits on the group centre (M ``ptycho/model.py:618-622``, ``ptycho/tf_helper.py:661-671``).
+    No overlap normaliser is involved.
+
+    Returns float32 (B, N, N, 1).
+    """
     out = []
     for start in range(0, Y_I.shape[0], 256):
-        y = tf.complex(Y_I[start : start + 256], 0.0 * Y_I[start : start + 256])
-        canvas = phys.reassemble_patches(y, coords_relative[start : start + 256], padded_size)
-        out.append(phys.center_crop(canvas, N).numpy())
+        y = Y_I[start : start + 256, :, :, :1]
+        offsets = -coords_relative[start : start + 256, 0, :, :1].transpose(0, 2, 1)  # (b, 1, 2)
+        out.append(phys.translate(tf.constant(y, tf.float32), tf.constant(offsets, tf.float32)).numpy())
     return np.concatenate(out)
 
 
@@ -127,7 +146,7 @@ def make_steps(model, settings: TrainSettings, N: int, C: int):
     signature = [
         tf.TensorSpec([None, N, N, C], tf.float32),
         tf.TensorSpec([None, 1, 2, C], tf.float32),
-        tf.TensorSpec([None, N, N, 1], tf.complex64),
+        tf.TensorSpec([None, N, N, 1], tf.float32),
     ]
 
     def loss_of(x, pos, obj_t, training):
@@ -151,7 +170,7 @@ def make_steps(model, settings: TrainSettings, N: int, C: int):
     return optimizer, train_step, eval_step
 
 
-def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padded_size=None) -> TrainResult:
+def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> TrainResult:
     """Fit ``model`` to reproduce its scaled input diffraction.
 
     Parameters
@@ -172,16 +191,15 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padde
     X_in = np.asarray(X_in, np.float32)
     coords_relative = np.asarray(coords_relative, np.float32)
     n = X_in.shape[0]
-    split = int(math.ceil(n * (1.0 - settings.validation_split)))
-    train_idx, val_idx = np.arange(split), np.arange(split, n)
+    train_idx, val_idx = validation_split_indices(n, settings.validation_split)
     use_realspace = settings.weights.realspace_weight > 0
-    obj_targets = realspace_targets(Y_I, coords_relative, padded_size) if use_realspace else None
+    obj_targets = realspace_targets(Y_I, coords_relative) if use_realspace else None
 
     N, C = X_in.shape[1], X_in.shape[-1]
     optimizer, train_step, eval_step = make_steps(model, settings, N, C)
 
     def batch(idx):
-        obj_t = obj_targets[idx] if use_realspace else np.zeros((len(idx), N, N, 1), np.complex64)
+        obj_t = obj_targets[idx] if use_realspace else np.zeros((len(idx), N, N, 1), np.float32)
         return X_in[idx], coords_relative[idx], obj_t
 
     rng = np.random.RandomState(settings.seed)
@@ -226,10 +244,10 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, padde
                 v, _ = eval_step(*batch(val_idx[i : i + settings.batch_size]))
                 val_sum += float(v) * len(val_idx[i : i + settings.batch_size])
             history.setdefault("val_loss", []).append(val_sum / len(val_idx))
-            new_lr = plateau.step(history["val_loss"][-1], lr)
+            new_lr = plateau.step(history[settings.plateau_monitor][-1], lr)
             if new_lr != lr:
                 optimizer.learning_rate.assign(new_lr)
-        if stopper.should_stop(history["loss"][-1]):
+        if stopper.should_stop(history[settings.early_stop_monitor][-1]):
             stopped = True
             break
     throughput = steady_samples / steady_seconds if steady_seconds > 0 else math.nan

@@ -56,18 +56,24 @@ def mae(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
 
 
 def total_variation(x: tf.Tensor) -> tf.Tensor:
-    """Σ squared finite differences of real and imaginary parts (B, H, W, K), batch mean."""
+    """Σ squared x and y differences of the real and imaginary parts of (B, H, W, K),
+    summed over the whole batch (M ``ptycho/tf_helper.py:1460-1516``: one ``reduce_sum``
+    over every axis; Keras reduces the scalar no further)."""
     parts = tf.concat([tf.math.real(x), tf.math.imag(x)], axis=-1)
     dy = parts[:, 1:, :, :] - parts[:, :-1, :, :]
     dx = parts[:, :, 1:, :] - parts[:, :, :-1, :]
-    return tf.reduce_mean(tf.reduce_sum(dy**2, [1, 2, 3]) + tf.reduce_sum(dx**2, [1, 2, 3]))
+    return tf.reduce_sum(dy**2) + tf.reduce_sum(dx**2)
 
 
 def complex_mae(target: tf.Tensor, pred: tf.Tensor) -> tf.Tensor:
-    """MAE of amplitudes plus MAE of phases."""
-    amp = tf.reduce_mean(tf.abs(tf.abs(target) - tf.abs(pred)))
-    phase = tf.reduce_mean(tf.abs(tf.math.angle(target) - tf.math.angle(pred)))
-    return amp + phase
+    """``mean|pred − target|`` of the complex difference, for the real target of the original.
+
+    The original's ``complexify_sum_amp_phase`` decorator splits into amplitude and phase
+    only when its *first* argument (the target) is complex; the target is the real
+    ``center_channels(Y_I)[..., :1]``, so Keras' MAE runs on the complex difference
+    (M ``ptycho/tf_helper.py:678-697,1519-1522``).
+    """
+    return tf.reduce_mean(tf.abs(pred - tf.cast(target, pred.dtype)))
 
 
 def realspace_loss(target, pred, weights: LossWeights, probe_big: bool) -> tf.Tensor:

@@ -1,0 +1,228 @@
+"""The independent side of the parity checks.
+
+Nothing here imports the code under test. It holds two kinds of reference:
+
+* **literal tables transcribed from the original code**, each with its file and line in the
+  public PtychoPINN repository (``DE`` = branch ``dose_experiments`` 2b1f432, ``M`` = ``main``
+  712c23f). A refactor that moves one of our values moves nothing here;
+* **formulas written out again**, in plain NumPy loops, from the original's definitions
+  (``ptychopinn-tf-facts.md``): the object normalisation ``norm_Y_I``, the dataset intensity
+  scale, the diffraction gain ``g``, ``reassemble_position`` and grid tiling, the Poisson
+  NLL forms, the validation split and the real-space loss terms. They are slow and small on
+  purpose: each check feeds them a handful of groups.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+# --- literal tables --------------------------------------------------------------------------
+
+#: Legacy framework defaults, DE ``ptycho/params.py:8-23``.
+ORIGINAL_DEFAULT_CFG = {
+    "N": 64, "offset": 4, "gridsize": 2,
+    "outer_offset_train": None, "outer_offset_test": None, "batch_size": 16,
+    "nepochs": 60, "n_filters_scale": 2, "output_prefix": "outputs",
+    "big_gridsize": 10, "max_position_jitter": 10, "sim_jitter_scale": 0.0,
+    "default_probe_scale": 0.7, "mae_weight": 0.0, "nll_weight": 1.0, "tv_weight": 0.0,
+    "realspace_mae_weight": 0.0, "realspace_weight": 0.0, "nphotons": 1e9,
+    "nimgs_train": 9, "nimgs_test": 3,
+    "data_source": "lines", "probe.trainable": False,
+    "intensity_scale.trainable": False, "positions.provided": False,
+    "object.big": True, "probe.big": False, "probe_scale": 10.0, "set_phi": False,
+    "probe.mask": True, "pad_object": True, "model_type": "pinn", "label": "", "size": 392,
+    "amp_activation": "sigmoid", "h5_path": "wts.h5", "npseed": 42,
+    "debug": True, "gaussian_smoothing_sigma": 0.0,
+}
+
+#: ``ModelConfig`` defaults of the TF CNN path, M ``ptycho/config/config.py:94-120``.
+ORIGINAL_MODEL_CONFIG = {
+    "N": 64, "gridsize": 1, "n_filters_scale": 2, "model_type": "pinn", "amp_activation": "sigmoid",
+    "object_big": True, "probe_big": True, "probe_mask": False, "pad_object": True,
+    "probe_scale": 4.0, "gaussian_smoothing_sigma": 0.0,
+}
+
+#: ``TrainingConfig`` defaults, M ``ptycho/config/config.py:123-148`` (TF fields only;
+#: ``n_groups`` None resolves to 512 in ``__post_init__``).
+ORIGINAL_TRAINING_CONFIG = {
+    "train_data_file": None, "test_data_file": None, "batch_size": 16, "nepochs": 50,
+    "mae_weight": 0.0, "nll_weight": 1.0, "realspace_mae_weight": 0.0, "realspace_weight": 0.0,
+    "nphotons": 1e9, "n_groups": 512, "n_images": None, "n_subsample": None, "subsample_seed": None,
+    "neighbor_count": 4, "enable_oversampling": False, "neighbor_pool_size": None,
+    "positions_provided": True, "probe_trainable": False, "intensity_scale_trainable": True,
+    "output_dir": "training_outputs", "sequential_sampling": False, "backend": "tensorflow",
+    "torch_loss_mode": "poisson",
+}
+
+#: ``update_legacy_dict`` renames, M ``ptycho/config/config.py:570-579``.
+ORIGINAL_KEY_MAPPINGS = {
+    "object_big": "object.big", "probe_big": "probe.big", "probe_mask": "probe.mask",
+    "probe_trainable": "probe.trainable", "intensity_scale_trainable": "intensity_scale.trainable",
+    "positions_provided": "positions.provided", "output_dir": "output_prefix",
+    "train_data_file": "train_data_file_path", "test_data_file": "test_data_file_path",
+}
+
+#: What the dose recipe writes, DE ``notebooks/dose.py:3-33`` (``init``) and ``:47-78``
+#: (``execute``, which resets the jitter to 10).
+ORIGINAL_DOSE_RECIPE = {
+    "positions.provided": False, "data_source": "lines", "set_phi": False, "nepochs": 60,
+    "offset": 4, "max_position_jitter": 10, "output_prefix": "lines2", "gridsize": 2,
+    "n_filters_scale": 2, "object.big": True, "intensity_scale.trainable": True,
+    "probe.trainable": False, "outer_offset_train": 8, "outer_offset_test": 20,
+    "nimgs_train": 2, "nimgs_test": 2,
+}
+
+#: The training settings both code bases pass to ``fit``: DE ``ptycho/model.py:413`` (Adam
+#: 1e-3, Keras' epsilon 1e-7, beta 0.9/0.999), ``:444-446`` (callbacks; Keras' default
+#: ``min_delta`` 1e-4 for ReduceLROnPlateau, 0 for EarlyStopping), ``:454-460``
+#: (``shuffle=True``, ``batch_size`` 16, ``validation_split=0.05``); the same in
+#: M ``ptycho/model.py:592,653-681``.
+ORIGINAL_TRAINING = {
+    "optimizer": "Adam", "learning_rate": 1e-3, "epsilon": 1e-7, "beta_1": 0.9, "beta_2": 0.999,
+    "plateau_monitor": "val_loss", "plateau_factor": 0.5, "plateau_patience": 2,
+    "plateau_min_lr": 1e-4, "plateau_min_delta": 1e-4,
+    "early_stop_monitor": "loss", "early_stop_patience": 3,
+    "validation_split": 0.05, "batch_size": 16,
+}
+
+#: The intensity scale of the faithful runs: DE ``ptycho/model.py:122-126,146-153,349,383``
+#: evaluate ``exp(log_scale)`` while the graph is built, so it enters as a constant.
+ORIGINAL_SCALE_TRAINS = False
+
+#: The amplitude head: sigmoid (DE ``ptycho/params.py:20``); DE has one channel
+#: (``ptycho/model.py:338-347``), M has C (``ptycho/model.py:451-473``).
+ORIGINAL_AMP_ACTIVATION_CEILING = 1.0
+
+#: NLL forms: DE ``ptycho/model.py:387-397`` (TFP Poisson log-pmf, summed per sample);
+#: M ``ptycho/model.py:485-498`` (``log_poisson_loss``, mean).
+ORIGINAL_NLL_FORM = {"legacy": "full_sum", "modern": "mean"}
+
+#: ``reassemble_position(M=20)`` of the sim-lines inference (facts §5.1 stage 8).
+ORIGINAL_REASSEMBLE_M = 20
+#: The denominator guard of ``reassemble_position``, M ``ptycho/tf_helper.py:1361``.
+ORIGINAL_REASSEMBLE_EPS = 1e-9
+#: The overlap normaliser of ``object.big`` reassembly, M ``ptycho/tf_helper.py:1092-1131``.
+ORIGINAL_OVERLAP_EPS = 0.001
+#: K of the K-NN grouping, M ``ptycho/config/config.py:139``; the seed itself is dropped
+#: from its neighbours (M ``ptycho/raw_data.py:372-607``).
+ORIGINAL_NEIGHBOR_COUNT = 4
+
+
+# --- formulas ---------------------------------------------------------------------------------
+
+
+def closed_form_scale(nphotons: float, N: int) -> float:
+    """``sqrt(nphotons) / (N/2)``, M ``ptycho/train_pinn.py:165-180``."""
+    return math.sqrt(nphotons) / (N / 2)
+
+
+def norm_Y_I(images: np.ndarray, N: int, gridsize: int, offset: int, stride: int) -> float:
+    """Mean over grid groups of the largest amplitude in the group's C patches.
+
+    ``images`` (n, size, size); groups start every ``stride`` px, patches at ``offset`` steps
+    (M ``ptycho/tf_helper.py:1399-1429``). A plain loop over groups.
+    """
+    size = images.shape[1]
+    big = N + (gridsize - 1) * offset
+    maxima = []
+    for img in images:
+        for r in range(0, size - big + 1, stride):
+            for c in range(0, size - big + 1, stride):
+                m = max(float(img[r + i * offset : r + i * offset + N, c + j * offset : c + j * offset + N].max())
+                        for i in range(gridsize) for j in range(gridsize))
+                maxima.append(m)
+    return float(np.mean(maxima))
+
+
+def dataset_scale(patches: np.ndarray, probe: np.ndarray, nphotons: float) -> float:
+    """``s = sqrt(nphotons / mean_b Σ_xy (|O_b|·|P|)²)`` over object patches (an iterable of
+    (N, N) arrays), M ``ptycho/diffsim.py:65-77``."""
+    energy = [float(np.sum((np.abs(p).astype(np.float64) * np.abs(probe)) ** 2)) for p in patches]
+    return math.sqrt(nphotons / np.mean(energy))
+
+
+def normalize_gain(diffraction: np.ndarray, N: int) -> float:
+    """``g = sqrt((N/2)² / mean over patterns of Σ_xy X²)`` for (P, N, N) patterns."""
+    energy = [float(np.sum(np.asarray(p, np.float64) ** 2)) for p in diffraction]
+    return math.sqrt((N / 2) ** 2 / np.mean(energy))
+
+
+def reassemble_position(patches: np.ndarray, centres: np.ndarray, shape: tuple, M: int = ORIGINAL_REASSEMBLE_M):
+    """The original's ``reassemble_position``, sampled instead of splatted.
+
+    Every patch's central M×M crop is zero-padded onto the canvas with its centre pixel
+    ``(M//2, M//2)`` on the canvas origin, translated by the patch's ``[x, y]`` centre with
+    bilinear sampling (``scipy.ndimage.shift``, order 1, ``grid-constant``: zeros outside, interpolated across the edge), and summed; the
+    sum is divided by the same shift-and-sum of ones plus 1e-9. Real (B, N, N) patches.
+
+    Returns ``(image, weight)`` on ``shape``.
+    """
+    N = patches.shape[1]
+    lo = N // 2 - M // 2
+    H, W = shape
+    acc = np.zeros((H, W))
+    wsum = np.zeros((H, W))
+    for patch, (x, y) in zip(patches, centres):
+        crop = np.zeros((H, W))
+        ones = np.zeros((H, W))
+        crop[:M, :M] = patch[lo : lo + M, lo : lo + M]
+        ones[:M, :M] = 1.0
+        shift = (float(y) - M // 2, float(x) - M // 2)
+        acc += ndimage.shift(crop, shift, order=1, mode="grid-constant", cval=0.0)
+        wsum += ndimage.shift(ones, shift, order=1, mode="grid-constant", cval=0.0)
+    return acc / (wsum + ORIGINAL_REASSEMBLE_EPS), wsum
+
+
+def grid_tiles(patches: np.ndarray, ny: int, nx: int, outer_offset: int) -> np.ndarray:
+    """The legacy grid mosaic: the central ``outer/2`` pixels of group ``(i, j)`` go to rows
+    ``i·outer/2 …`` and columns ``j·outer/2 …`` (M ``ptycho/data_preprocessing.py:150-189``)."""
+    step = outer_offset // 2
+    N = patches.shape[1]
+    lo = N // 2 - step // 2
+    out = np.zeros((ny * step, nx * step), patches.dtype)
+    for k, patch in enumerate(patches):
+        i, j = divmod(k, nx)
+        out[i * step : (i + 1) * step, j * step : (j + 1) * step] = patch[lo : lo + step, lo : lo + step]
+    return out
+
+
+def poisson_nll_mean(counts: np.ndarray, rate: np.ndarray) -> float:
+    """``mean(λ − y·log λ)`` over every element (``log_poisson_loss``, not full)."""
+    return float(np.mean(rate - counts * np.log(rate)))
+
+
+def poisson_nll_full_sum(counts: np.ndarray, rate: np.ndarray) -> float:
+    """``−log Poisson(y; λ)`` summed over each sample's pixels, averaged over samples."""
+    from scipy.special import gammaln
+
+    per = rate - counts * np.log(rate) + gammaln(counts + 1.0)
+    return float(np.mean(per.reshape(per.shape[0], -1).sum(axis=1)))
+
+
+def validation_split(n: int, fraction: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, validation)`` indices of the original: ``sklearn.utils.shuffle(arange(n),
+    random_state=0)`` (a ``RandomState(0).shuffle``; DE ``ptycho/data_preprocessing.py:60-68,126``),
+    then Keras keeps the first ``floor(n·(1 − fraction))`` for training."""
+    order = np.arange(n)
+    np.random.RandomState(0).shuffle(order)
+    split = int(math.floor(n * (1.0 - fraction)))
+    return order[:split], order[split:]
+
+
+def total_variation_batch(pred: np.ndarray) -> float:
+    """Σ over the whole batch of squared x and y differences, real plus imaginary part
+    (M ``ptycho/tf_helper.py:1460-1516``)."""
+    total = 0.0
+    for part in (pred.real, pred.imag):
+        total += float(np.sum((part[:, :, 1:, :] - part[:, :, :-1, :]) ** 2))
+        total += float(np.sum((part[:, 1:, :, :] - part[:, :-1, :, :]) ** 2))
+    return total
+
+
+def complex_mae_real_target(target: np.ndarray, pred: np.ndarray) -> float:
+    """``mean|pred − target|`` of the complex difference, for a real target (the
+    ``complexify`` decorator tests only its first argument, M ``ptycho/tf_helper.py:678-697,1519-1522``)."""
+    return float(np.mean(np.abs(pred - target)))
