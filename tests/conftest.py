@@ -42,7 +42,14 @@ def parity_outcome():
         os.environ.get("PTYCHOBENCH_PROFILE", "smoke"),
         seed=int(os.environ.get("PTYCHOBENCH_SEED", "0")),
         progress=False,
+        keep_models=True,  # the trained tier of the fault catalogue re-evaluates them
     )
-    folder = report.write_report(outcome, os.environ.get("PTYCHOBENCH_REPORTS", "reports"))
-    print(f"\nparity report: {folder}")
+    outcome.report = report.write_report(outcome, os.environ.get("PTYCHOBENCH_REPORTS", "reports"))
+    print(f"\nparity report: {outcome.report}")
     return outcome
+
+
+@pytest.fixture(scope="session")
+def parity_report(parity_outcome) -> Path:
+    """The report folder of the session's parity outcome (written before any assertion)."""
+    return parity_outcome.report

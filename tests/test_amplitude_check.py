@@ -1,5 +1,5 @@
-"""The amplitude parity check can fail: fabricated runs whose reconstruction is off the
-gauge by a known factor fail it, and runs exactly on the gauge pass it."""
+"""The amplitude parity check on fabricated runs with known answers: on the gauge passes,
+off it fails, at the tolerance boundary it flips, and a saturated head is predicted."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from ptychobench.pipelines.common import RunResult
 from ptychobench.evaluation.metrics import amplitude_metrics, expected_gauge
 
 
-def fake_run(pipeline: str, factor: float) -> RunResult:
-    """A run whose stitched amplitude is ``factor × G × truth`` (factor 1 = physics-consistent)."""
+def fake_run(pipeline: str, factor: float, g: float = 0.3) -> RunResult:
+    """A run whose stitched amplitude is ``factor × min(G × truth, 1)``: factor 1 is what a
+    physics-consistent sigmoid head gives (saturated where ``G·truth > 1``)."""
     rng = np.random.default_rng(0)
-    truth = (0.5 + rng.random((40, 40))).astype(np.float32)  # G·truth stays below the sigmoid ceiling
+    truth = (0.5 + rng.random((40, 40))).astype(np.float32)  # with g 0.3, G·truth stays below 1
     s_c, exp_ls = 988.2, 1200.0
     factors = {"s_c": s_c, "exp_log_scale_final": exp_ls}
     if pipeline == "legacy":
         factors["object_normalization"] = 1 / 2.0
     else:
-        factors["g"] = 0.3
+        factors["g"] = g
     gauge = expected_gauge(factors.get("object_normalization", 1.0), factors.get("g", 1.0), s_c, math.log(exp_ls))
-    stitched = (factor * gauge * truth).astype(np.complex64)
+    stitched = (factor * np.minimum(gauge * truth, 1.0)).astype(np.complex64)
     covered = np.ones(truth.shape, bool)
     metrics = amplitude_metrics(np.abs(stitched), truth, covered, gauge)
     metrics["head_saturation"] = 0.0
@@ -45,3 +46,36 @@ def test_off_gauge_fails(pipeline):
     result = check_amplitude(runs["legacy"], runs["modern"])
     assert not result.passed
     assert any(pipeline in p for p in result.problems)
+
+
+TOL = 0.1  # tolerances.toml [amplitude]
+
+
+@pytest.mark.parametrize("pipeline", ["legacy", "modern"])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_tolerance_boundary(pipeline, sign):
+    """|ln residual| just inside the tolerance passes, just outside fails."""
+    def outcome(log_factor):
+        runs = {"legacy": fake_run("legacy", 1.0), "modern": fake_run("modern", 1.0)}
+        runs[pipeline] = fake_run(pipeline, math.exp(sign * log_factor))
+        return check_amplitude(runs["legacy"], runs["modern"]).passed
+
+    assert outcome(0.97 * TOL)
+    assert not outcome(1.03 * TOL)
+
+
+def test_saturated_head_is_predicted():
+    """g = 3 asks the head for G·truth up to 2.4 > 1: the clipped reconstruction is what the
+    physics predicts (it passes), and its bias equals |ln head clip|."""
+    modern = fake_run("modern", 1.0, g=3.0)
+    result = check_amplitude(fake_run("legacy", 1.0), modern)
+    assert result.passed, result.problems
+    clip = result.details["modern"]["head_clip"]
+    assert clip < 0.7
+    assert modern.metrics["amplitude_bias"] == pytest.approx(abs(math.log(clip)), rel=1e-6)
+
+
+def test_saturated_head_that_is_also_dim_fails():
+    result = check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 0.8, g=3.0))
+    assert not result.passed
+    assert any("modern" in p for p in result.problems)

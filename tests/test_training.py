@@ -321,3 +321,80 @@ def test_same_seed_gives_identical_history_and_weights(op_determinism):
     assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
     # not vacuous: training changed the weights
     assert not all(np.array_equal(a, b) for a, b in zip(init1, w1))
+
+
+# ---------------------------------------------------------------------------------------
+# the original's validation split and real-space loss, on cases computed by hand
+# ---------------------------------------------------------------------------------------
+
+
+def test_validation_split_is_the_originals_shuffled_floor():
+    """n = 10: ``sklearn.utils.shuffle(arange(10), random_state=0)`` is [2 8 4 9 1 6 7 3 0 5]
+    (RandomState(0).shuffle); Keras keeps floor(10 · 0.95) = 9, so group 5 validates."""
+    from ptychobench.training.loop import validation_split_indices
+
+    train_idx, val_idx = validation_split_indices(10, 0.05)
+    assert train_idx.tolist() == [2, 8, 4, 9, 1, 6, 7, 3, 0]
+    assert val_idx.tolist() == [5]
+    # 100 groups: floor(95) = 95 train, 5 validation (the old ceil rule held out 5 too, but a strip)
+    train_idx, val_idx = validation_split_indices(100, 0.05)
+    assert len(train_idx) == 95 and len(val_idx) == 5
+    assert sorted(val_idx.tolist()) != [95, 96, 97, 98, 99]
+    # 30 groups: floor(28.5) = 28 train, 2 validation (ceil would have held out 1)
+    assert len(validation_split_indices(30, 0.05)[1]) == 2
+
+
+def test_total_variation_sums_over_the_batch():
+    """Two 2×2 samples: real parts [[0,1],[0,1]] and [[0,0],[2,2]], imaginary [[0,0],[0,1]] in
+    the first. x-differences: 1,1 | 0,0 (real), 0,1 (imag); y-differences: 0,0 | 2,2 (real),
+    0,1 (imag); squares sum to 1+1+1 + 4+4+1 = 12 for the batch (not 6 per sample)."""
+    re = np.array([[[0, 1], [0, 1]], [[0, 0], [2, 2]]], np.float32)[..., None]
+    im = np.zeros_like(re)
+    im[0, 1, 1, 0] = 1.0
+    x = tf.complex(tf.constant(re), tf.constant(im))
+    assert float(losses.total_variation(x)) == 12.0
+
+
+def test_complex_mae_is_the_modulus_of_the_complex_difference():
+    """target 1, prediction 1+1j and -1: |1j| = 1 and |-2| = 2, mean 1.5 (amplitude MAE +
+    phase MAE would give 0 + π/2 ... instead)."""
+    target = tf.constant(np.array([1.0, 1.0], np.float32).reshape(1, 1, 2, 1))
+    pred = tf.constant(np.array([1 + 1j, -1], np.complex64).reshape(1, 1, 2, 1))
+    assert float(losses.complex_mae(target, pred)) == pytest.approx(1.5, rel=1e-7)
+
+
+def test_realspace_target_is_the_first_channel_centred():
+    """``center_channels(Y_I)[..., :1]``: channel 0 moved by −coords_relative of channel 0.
+    A single bright pixel at (row 10, col 12) with coords_relative (x=+2, y=−3) lands on
+    (row 13, col 10); no overlap normaliser scales it."""
+    from ptychobench.training.loop import realspace_targets
+
+    Y = np.zeros((1, 64, 64, 4), np.float32)
+    Y[0, 10, 12, 0] = 5.0
+    Y[0, 30, 30, 1:] = 7.0  # other channels are ignored
+    rel = np.zeros((1, 1, 2, 4), np.float32)
+    rel[0, 0, :, 0] = [2.0, -3.0]
+    t = realspace_targets(Y, rel)
+    assert t.shape == (1, 64, 64, 1)
+    assert np.argwhere(t[0, :, :, 0] > 0).tolist() == [[13, 10]]
+    assert t[0, 13, 10, 0] == pytest.approx(5.0, rel=1e-6)
+
+
+def test_scale_is_constant_by_default_and_trains_as_the_variant():
+    """Faithful: ``exp(log_scale)`` is a constant even though cfg says trainable; the
+    'trainable' variant makes it a trained weight."""
+    from ptychobench.config import params
+
+    params.reset()
+    params.init(1e9, "nll")
+    params.execute(1e9)
+    assert params.cfg["intensity_scale.trainable"] is True
+    faithful = ModelSpec.from_params(params.cfg, amp_channels="single")
+    variant = ModelSpec.from_params(params.cfg, amp_channels="single", scale_variant="trainable")
+    assert faithful.intensity_scale_trainable is False
+    assert variant.intensity_scale_trainable is True
+    probe = normalize_probe(default_probe(64, 0.7), 10.0)
+    model = PtychoPINN(faithful, probe, initial_scale=988.2).build_for()
+    assert all("log_scale" not in w.path for w in model.trainable_weights)
+    model = PtychoPINN(variant, probe, initial_scale=988.2).build_for()
+    assert any("log_scale" in w.path for w in model.trainable_weights)

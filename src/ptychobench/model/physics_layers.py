@@ -74,6 +74,10 @@ def central_mask(N: int) -> np.ndarray:
     return m
 
 
+#: The overlap normaliser's guard: divide by the reassembled central mask + 0.001.
+OVERLAP_EPS = 0.001
+
+
 def _channel_offsets(coords_relative: tf.Tensor, sign: float) -> tf.Tensor:
     """(B, 1, 2, C) relative coords -> (B, C, 2) translation offsets times ``sign``."""
     return sign * tf.transpose(coords_relative[:, 0, :, :], [0, 2, 1])
@@ -99,7 +103,7 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     offsets = _channel_offsets(coords_relative, -1.0)
     summed = tf.reduce_sum(translate_complex(pad_to(obj, padded_size), offsets), -1, keepdims=True)
     ones = tf.ones_like(tf.math.real(obj)) * central_mask(N)[None, :, :, None]
-    norm = tf.reduce_sum(translate(pad_to(ones, padded_size), offsets), -1, keepdims=True) + 0.001
+    norm = tf.reduce_sum(translate(pad_to(ones, padded_size), offsets), -1, keepdims=True) + OVERLAP_EPS
     return tf.complex(tf.math.real(summed) / norm, tf.math.imag(summed) / norm)
 
 

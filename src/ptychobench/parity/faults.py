@@ -1,106 +1,379 @@
-"""A catalogue of deliberately broken variants: the proof that the parity suite can fail.
+"""The fault catalogue: deliberately broken variants, each mapped to the checks that must catch it.
 
-Each fault is a context manager that monkeypatches one thing the way a careless refactor
-would break it. The suite must fail under every fault and pass without one
-(``tests/parity/test_fault_catalogue.py``).
+Each fault monkeypatches one thing the way a careless refactor would break it, and declares
+the parity checks that must fail under it: exactly those, and never a set-up crash
+(``tests/parity/test_fault_catalogue.py``). Faults of the ``static`` tier are caught by the
+checks that need no training; faults of the ``trained`` tier break the inference path and are
+caught only by the amplitude check on trained runs (the test re-evaluates the session's
+trained models under the fault).
+
+Every stage has at least one fault: probe, object, far field, Poisson noise and scale,
+grouping, ``normalize_data``, reassembly and extraction, amplitude head, intensity scale,
+loss form and weights, optimizer, schedule, early stopping, validation split, stitching,
+metrics and gauge.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
+from dataclasses import dataclass
 from unittest import mock
 
+import keras
 import numpy as np
 
 from ..config import modern as modern_config
-from ..physics import forward
-from ..pipelines import legacy, modern
+from ..config import params
+from ..evaluation import metrics, stitching
+from ..model import network, physics_layers
+from ..model.spec import ModelSpec
+from ..physics import forward, objects, probe
+from ..pipelines import common, legacy, modern
 from ..simulation import grouping, normalization
+from ..training import loop, losses
 
 
-@contextlib.contextmanager
+@dataclass(frozen=True)
+class Fault:
+    """A broken variant: how to apply it, which checks must fail, and its tier."""
+
+    name: str
+    apply: object  # () -> context manager
+    checks: frozenset
+    tier: str = "static"
+    doc: str = ""
+
+
+def _patch_default(cls, field_name: str, value):
+    """Patch a (frozen) dataclass field's default."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    defaults = list(cls.__init__.__defaults__)
+    with_defaults = names[len(names) - len(defaults):]
+    defaults[with_defaults.index(field_name)] = value
+    return mock.patch.object(cls.__init__, "__defaults__", tuple(defaults))
+
+
+def _wrap(module, attr: str, make):
+    """Replace ``module.attr`` by ``make(original)``."""
+    return mock.patch.object(module, attr, make(getattr(module, attr)))
+
+
+def _settings(**changes):
+    return _wrap(common, "train_settings",
+                 lambda f: lambda prep, progress: dataclasses.replace(f(prep, progress), **changes))
+
+
+# --- physics ----------------------------------------------------------------------------------------
+
+
+def probe_normalised_inside_mask():
+    """The probe is normalised by the mean of |P| inside the mask instead of over the frame.
+
+    (A mask measured from pixel corners instead of centres was tried first: it is
+    equivalent for the ideal probe, whose disk of radius ~11 px lies well inside the mask
+    of radius 16, so no check can or should catch it.)
+    """
+    def inside(p, probe_scale):
+        p = np.asarray(p)
+        mask = probe.probe_mask(p.shape[-1]) > 0
+        return (p / (probe_scale * np.mean(np.abs(p[mask])))).astype(np.complex64)
+    return mock.patch.object(probe, "normalize_probe", inside)
+
+
+def object_blur_mode_constant():
+    """The lines object is blurred with zero padding instead of 'reflect'."""
+    from scipy import ndimage
+
+    return mock.patch.object(objects, "gaussian_filter",
+                             lambda x, sigma: ndimage.gaussian_filter(x, sigma, mode="constant"))
+
+
+def fftshift_dropped():
+    """The simulator's far field forgets its fftshift."""
+    return _wrap(forward, "far_field_amplitude",
+                 lambda f: lambda psi, workers=-1: np.fft.ifftshift(f(psi, workers), axes=(-2, -1)))
+
+
+def poisson_noise_dropped():
+    """The simulator returns the noiseless amplitude."""
+    return mock.patch.object(forward, "poisson_amplitude", lambda amplitude, rng: amplitude.astype(np.float32))
+
+
+def poisson_variance_doubled():
+    """Extra Gaussian noise on the counts doubles their variance."""
+    def noisy(amplitude, rng):
+        lam = np.square(amplitude, dtype=np.float64)
+        counts = np.maximum(rng.poisson(lam) + rng.normal(0.0, np.sqrt(lam)), 0.0)
+        return np.sqrt(counts).astype(np.float32)
+    return mock.patch.object(forward, "poisson_amplitude", noisy)
+
+
+def intensity_scale_closed_form():
+    """The simulation uses the closed-form scale where the dataset-derived one belongs."""
+    return mock.patch.object(forward, "dataset_intensity_scale",
+                             lambda pattern_energy, nphotons: float(np.sqrt(nphotons) / 32.0))
+
+
+# --- grouping and normalisation ------------------------------------------------------------------------
+
+
+def knn_neighbours_doubled():
+    """Grouping draws from the 8 nearest neighbours instead of K = 4."""
+    return _wrap(grouping, "group_indices",
+                 lambda f: lambda coords, n, gs, k, seed, **kw: f(coords, n, gs, 2 * k, seed, **kw))
+
+
+def knn_seed_included():
+    """Grouping keeps the seed among its own neighbours."""
+    def with_seed(coords, n_groups, gridsize, neighbor_count, seed, enable_oversampling=False):
+        from scipy.spatial import cKDTree
+
+        rng = np.random.RandomState(seed)
+        seeds = rng.choice(coords.shape[0], size=n_groups, replace=False)
+        _, nn = cKDTree(coords).query(coords[seeds], k=neighbor_count)
+        return np.asarray(nn, np.int64)[:, : gridsize * gridsize]
+    return mock.patch.object(grouping, "group_indices", with_seed)
+
+
+def coordinate_sign_flipped():
+    """``local_offset_sign`` becomes +1."""
+    return mock.patch.object(grouping, "LOCAL_OFFSET_SIGN", 1.0)
+
+
+def normalize_target_full_frame():
+    """``normalize_data`` aims at N² instead of (N/2)² per pattern."""
+    return mock.patch.object(normalization, "normalization_gain",
+                             lambda X, N: float(np.sqrt(N**2 / np.mean(np.sum(np.square(X, dtype=np.float64),
+                                                                                axis=(1, 2))))))
+
+
+def normalization_gain_twice():
+    """``normalize_data`` multiplies by g twice."""
+    def twice(f):
+        def g2(X, N):
+            once, g = f(X, N)
+            return (once * np.float32(g)).astype(np.float32), g
+        return g2
+    return _wrap(normalization, "normalize_data", twice)
+
+
+# --- model ------------------------------------------------------------------------------------------------
+
+
+def overlap_normaliser_changed():
+    """The overlap normaliser's guard becomes 0.01."""
+    return mock.patch.object(physics_layers, "OVERLAP_EPS", 0.01)
+
+
+def extraction_sign_flipped():
+    """Patches are extracted with −coords_relative."""
+    return _wrap(physics_layers, "extract_patches", lambda f: lambda canvas, rel, N: f(canvas, -rel, N))
+
+
+def amp_activation_softplus():
+    """The amplitude head's sigmoid becomes softplus (no ceiling)."""
+    return _wrap(network, "_activation",
+                 lambda f: lambda name: keras.activations.softplus if name == "sigmoid" else f(name))
+
+
+def amp_head_channels_changed():
+    """The legacy model predicts C amplitude channels instead of one."""
+    return mock.patch.object(legacy, "AMP_CHANNELS", "per_patch")
+
+
+def intensity_scale_trains():
+    """The faithful constant scale becomes a trained weight without asking for the variant."""
+    original = ModelSpec.from_params.__func__
+    return mock.patch.object(ModelSpec, "from_params", classmethod(
+        lambda cls, cfg, amp_channels, scale_variant="constant": original(cls, cfg, amp_channels, "trainable")))
+
+
+# --- configuration and loss ------------------------------------------------------------------------------
+
+
 def loss_weights_swapped():
     """The bridge maps mae_weight and nll_weight onto each other."""
     swapped = {**modern_config.KEY_MAPPINGS, "mae_weight": "nll_weight", "nll_weight": "mae_weight"}
-    with mock.patch.dict(modern_config.KEY_MAPPINGS, swapped):
-        yield
+    return mock.patch.dict(modern_config.KEY_MAPPINGS, swapped)
 
 
-@contextlib.contextmanager
 def bridge_skipped():
     """The modern pipeline forgets ``update_legacy_dict`` (CONFIG-001)."""
-    with mock.patch.object(modern, "bridge", lambda config: None):
-        yield
+    return mock.patch.object(modern, "bridge", lambda config: None)
 
 
-@contextlib.contextmanager
-def normalization_gain_twice():
-    """``normalize_data`` multiplies by g twice."""
-    original = normalization.normalize_data
-
-    def twice(X, N):
-        once, g = original(X, N)
-        return (once * np.float32(g)).astype(np.float32), g
-
-    with mock.patch.object(normalization, "normalize_data", twice):
-        yield
-
-
-@contextlib.contextmanager
-def intensity_scale_swapped():
-    """The simulation uses the closed-form scale where the dataset-derived one belongs."""
-    def closed_form_instead(pattern_energy, nphotons):
-        return float(np.sqrt(nphotons) / 32.0)
-
-    with mock.patch.object(forward, "dataset_intensity_scale", closed_form_instead):
-        yield
-
-
-@contextlib.contextmanager
 def probe_scale_default_changed():
     """``ModelConfig.probe_scale`` defaults to 5 instead of 4."""
-    cls = modern_config.ModelConfig
-    names = [f.name for f in dataclasses.fields(cls)]
-    defaults = list(cls.__init__.__defaults__)
-    defaults[names.index("probe_scale")] = 5.0
-    with mock.patch.object(cls.__init__, "__defaults__", tuple(defaults)):
-        yield
+    return _patch_default(modern_config.ModelConfig, "probe_scale", 5.0)
+
+
+def mae_weight_default_changed():
+    """The legacy framework default turns the MAE term on."""
+    return mock.patch.dict(params.DEFAULT_CFG, {"mae_weight": 1.0})
+
+
+def nll_lgamma_dropped():
+    """The legacy full Poisson NLL forgets its lgamma term."""
+    def no_lgamma(y_true, y_pred):
+        import tensorflow as tf
+
+        per = y_pred - y_true * tf.math.log(tf.maximum(y_pred, 1e-30))
+        return tf.reduce_mean(tf.reduce_sum(per, axis=[1, 2, 3]))
+    return mock.patch.object(losses, "poisson_nll_full_sum", no_lgamma)
+
+
+def nll_form_swapped():
+    """The legacy pipeline trains with the modern mean NLL."""
+    return mock.patch.object(legacy, "NLL_FORM", "mean")
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+
+def learning_rate_changed():
+    """Adam starts at 1e-4."""
+    return _settings(learning_rate=1e-4)
+
+
+def plateau_patience_changed():
+    """ReduceLROnPlateau waits 3 epochs instead of 2."""
+    return _settings(plateau_patience=3)
+
+
+def early_stopping_on_val_loss():
+    """EarlyStopping watches val_loss instead of loss."""
+    return _settings(early_stop_monitor="val_loss")
+
+
+def validation_split_raster():
+    """The validation groups are the last ceil(5%) in raster order (the old behaviour)."""
+    def raster(n, fraction):
+        split = int(math.ceil(n * (1.0 - fraction)))
+        return np.arange(split), np.arange(split, n)
+    return mock.patch.object(loop, "validation_split_indices", raster)
+
+
+# --- stitching, metrics --------------------------------------------------------------------------------------
+
+
+def stitch_crop_shrunk():
+    """Position stitching keeps the central 16×16 instead of M = 20."""
+    return _wrap(stitching, "stitch_positions",
+                 lambda f: lambda patches, centres, shape, M=20: f(patches, centres, shape, M - 4))
+
+
+def stitch_centre_off_by_one():
+    """Position stitching puts each crop one pixel off its scan position."""
+    return _wrap(stitching, "stitch_positions",
+                 lambda f: lambda patches, centres, shape, M=20: f(patches, centres + 1.0, shape, M))
+
+
+def stitch_normaliser_dropped():
+    """Position stitching returns the shift-and-sum without dividing by the weights."""
+    def summed(f):
+        def g(patches, centres, shape, M=20):
+            image, weight = f(patches, centres, shape, M)
+            return (image * weight).astype(image.dtype), weight
+        return g
+    return _wrap(stitching, "stitch_positions", summed)
+
+
+def grid_tile_centre_shifted():
+    """Grid tiling takes each group's tile one pixel off centre."""
+    def shifted(patches, ny, nx, outer_offset):
+        step = outer_offset // 2
+        lo = patches.shape[1] // 2 - step // 2 + 1
+        tiles = patches[:, lo : lo + step, lo : lo + step].reshape(ny, nx, step, step)
+        return tiles.transpose(0, 2, 1, 3).reshape(ny * step, nx * step)
+    return mock.patch.object(stitching, "stitch_grid", shifted)
+
+
+def gauge_without_intensity_ratio():
+    """The expected gauge forgets the s_c / exp(log_scale) factor."""
+    return mock.patch.object(metrics, "expected_gauge",
+                             lambda object_normalization, diffraction_gain, s_c, log_scale:
+                             float(object_normalization * diffraction_gain))
+
+
+def ratio_over_whole_window():
+    """The amplitude ratio is taken over the whole window, uncovered zeros included."""
+    return _wrap(metrics, "amplitude_metrics",
+                 lambda f: lambda stitched, truth, covered, gauge: f(stitched, truth, np.ones_like(covered), gauge))
+
+
+# --- trained tier: the inference path ------------------------------------------------------------------------
+
+
+def prediction_scaled():
+    """Inference returns the object 20% too dark."""
+    def darker(f):
+        def predict(model, X_in, coords_relative, batch_size=16):
+            trimmed, amp = f(model, X_in, coords_relative, batch_size)
+            return trimmed * np.float32(0.8), amp
+        return predict
+    return _wrap(loop, "predict", darker)
+
+
+def inference_input_unscaled():
+    """Inference forgets to multiply the diffraction by the intensity scale."""
+    def unscaled(f):
+        def predict(model, X_in, coords_relative, batch_size=16):
+            return f(model, X_in / np.float32(np.exp(model.log_scale_value())), coords_relative, batch_size)
+        return predict
+    return _wrap(loop, "predict", unscaled)
+
+
+def _faults(*rows) -> dict:
+    out = {}
+    for apply, checks, *tier in rows:
+        name = apply.__name__
+        doc = apply.__doc__.strip().splitlines()[0]
+        out[name] = Fault(name, apply, frozenset(checks), tier[0] if tier else "static", doc)
+    return out
+
+
+FAULTS = _faults(
+    (probe_normalised_inside_mask, {"data"}),
+    (object_blur_mode_constant, {"data"}),
+    (fftshift_dropped, {"data", "architecture"}),  # the model's far field no longer matches it
+    (poisson_noise_dropped, {"data"}),
+    (poisson_variance_doubled, {"data"}),
+    (intensity_scale_closed_form, {"data", "normalization", "training_params"}),  # + legacy log_scale init
+    (knn_neighbours_doubled, {"data"}),
+    (knn_seed_included, {"data"}),
+    (coordinate_sign_flipped, {"data"}),
+    (normalize_target_full_frame, {"normalization", "metrics"}),  # + the gauge carries g
+    (normalization_gain_twice, {"normalization"}),
+    (overlap_normaliser_changed, {"architecture"}),
+    (extraction_sign_flipped, {"data"}),
+    (amp_activation_softplus, {"architecture"}),
+    (amp_head_channels_changed, {"architecture"}),
+    (intensity_scale_trains, {"training_params"}),
+    (loss_weights_swapped, {"config", "loss_config"}),
+    (bridge_skipped, {"config", "architecture", "training_params"}),  # legacy nfs 2, 60 epochs leak in
+    (probe_scale_default_changed, {"config"}),
+    (mae_weight_default_changed, {"config", "loss_config"}),
+    (nll_lgamma_dropped, {"loss_form"}),
+    (nll_form_swapped, {"loss_form", "training_params"}),
+    (learning_rate_changed, {"training_params"}),
+    (plateau_patience_changed, {"training_params"}),
+    (early_stopping_on_val_loss, {"training_params"}),
+    (validation_split_raster, {"training_params"}),
+    (stitch_crop_shrunk, {"stitching"}),
+    (stitch_centre_off_by_one, {"stitching"}),
+    (stitch_normaliser_dropped, {"stitching"}),
+    (grid_tile_centre_shifted, {"stitching"}),
+    (gauge_without_intensity_ratio, {"metrics"}),
+    (ratio_over_whole_window, {"metrics"}),
+    (prediction_scaled, {"amplitude"}, "trained"),
+    (inference_input_unscaled, {"amplitude"}, "trained"),
+)
 
 
 @contextlib.contextmanager
-def coordinate_sign_flipped():
-    """``local_offset_sign`` becomes +1."""
-    with mock.patch.object(grouping, "LOCAL_OFFSET_SIGN", 1.0):
+def applied(name: str):
+    """Apply fault ``name`` for the duration of a ``with`` block."""
+    with FAULTS[name].apply():
         yield
-
-
-@contextlib.contextmanager
-def fftshift_dropped():
-    """The simulator's far field forgets its fftshift."""
-    original = forward.far_field_amplitude
-
-    def unshifted(psi, workers=-1):
-        return np.fft.ifftshift(original(psi, workers), axes=(-2, -1))
-
-    with mock.patch.object(forward, "far_field_amplitude", unshifted):
-        yield
-
-
-@contextlib.contextmanager
-def amp_head_channels_changed():
-    """The legacy model predicts C amplitude channels instead of one."""
-    with mock.patch.object(legacy, "AMP_CHANNELS", "per_patch"):
-        yield
-
-
-FAULTS = {
-    "loss_weights_swapped": loss_weights_swapped,
-    "bridge_skipped": bridge_skipped,
-    "normalization_gain_twice": normalization_gain_twice,
-    "intensity_scale_swapped": intensity_scale_swapped,
-    "probe_scale_default_changed": probe_scale_default_changed,
-    "coordinate_sign_flipped": coordinate_sign_flipped,
-    "fftshift_dropped": fftshift_dropped,
-    "amp_head_channels_changed": amp_head_channels_changed,
-}

@@ -20,6 +20,10 @@ class ParityOutcome:
     runs: dict = field(default_factory=dict)  # pipeline -> RunResult
     explanations: dict = field(default_factory=dict)
     dose_ladder: list = field(default_factory=list)  # rows: pipeline, nphotons, metrics
+    #: kept only with ``keep_models=True``: pipeline -> (Prepared, TrainResult), for re-evaluation
+    models: dict = field(default_factory=dict, repr=False)
+    #: the report folder, once written
+    report: object = None
 
     @property
     def passed(self) -> bool:
@@ -52,18 +56,24 @@ def run_static(profile="smoke", seed: int = 0, names=None) -> list:
     return static_checks(lp, mp, names)
 
 
-def _train_and_evaluate(prep: common.Prepared, progress: bool) -> common.RunResult:
-    module = legacy if prep.pipeline == "legacy" else modern
+def _train_and_evaluate(prep: common.Prepared, progress: bool):
+    """``(RunResult, TrainResult or None)``."""
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:
-        return common.failed(prep, err)
-    return module.evaluate(prep, result)
+        return common.failed(prep, err), None
+    return evaluate(prep, result), result
+
+
+def evaluate(prep: common.Prepared, train_result) -> common.RunResult:
+    """Predict, stitch and measure a trained pipeline."""
+    module = legacy if prep.pipeline == "legacy" else modern
+    return module.evaluate(prep, train_result)
 
 
 def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool = False,
-               progress: bool = True) -> ParityOutcome:
-    """The whole suite on one profile and seed."""
+               progress: bool = True, keep_models: bool = False) -> ParityOutcome:
+    """The whole suite on one profile and seed (``keep_models``: keep the trained pipelines)."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     outcome = ParityOutcome(profile=profile, seed=seed)
     lp, mp = prepare_both(profile, seed)
@@ -71,7 +81,9 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     if not train:
         return outcome
     for prep in (lp, mp):
-        outcome.runs[prep.pipeline] = _train_and_evaluate(prep, progress)
+        outcome.runs[prep.pipeline], result = _train_and_evaluate(prep, progress)
+        if keep_models:
+            outcome.models[prep.pipeline] = (prep, result)
     stages = {p: outcome.runs[p].stages for p in outcome.runs}
     # the stage check again, now with the trained stages (predicted ... truth)
     at = [c.name for c in outcome.checks].index("normalization")
@@ -86,7 +98,7 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
         for nphotons in profile.doses:
             for module in (legacy, modern):
                 prep = module.prepare(profile, seed, nphotons)
-                run = _train_and_evaluate(prep, progress)
+                run, _ = _train_and_evaluate(prep, progress)
                 outcome.dose_ladder.append({"pipeline": prep.pipeline, "nphotons": nphotons,
                                             "failure": run.failure, **run.metrics})
                 del prep
