@@ -79,3 +79,33 @@ def test_saturated_head_that_is_also_dim_fails():
     result = check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 0.8, g=3.0))
     assert not result.passed
     assert any("modern" in p for p in result.problems)
+
+
+def _seeded(pipeline, factor, seed, g=0.3):
+    run = fake_run(pipeline, factor, g=g)
+    run.seed = seed
+    return run
+
+
+def test_median_over_seeds_follows_the_majority_basin():
+    """One of three seeds 30% off: the median residual stays on the prediction (pass);
+    two of three off: it fails."""
+    legacy = [_seeded("legacy", f, s) for s, f in enumerate((1.0, 0.7, 1.0))]
+    modern = [_seeded("modern", 1.0, s) for s in range(3)]
+    result = check_amplitude(legacy, modern)
+    assert result.passed, result.problems
+    assert len(result.details["legacy"]["seeds"]) == 3
+    legacy = [_seeded("legacy", f, s) for s, f in enumerate((1.0, 0.7, 0.7))]
+    assert not check_amplitude(legacy, modern).passed
+
+
+def test_seed_summary_medians_and_collapse_rate():
+    from ptychobench.parity.runner import COLLAPSE_PEARSON, seed_summary
+
+    runs = {s: {"legacy": _seeded("legacy", 1.0, s), "modern": _seeded("modern", 1.0, s)} for s in range(3)}
+    runs[1]["modern"].metrics["pearson"] = 0.02  # a collapsed draw
+    summary = seed_summary(runs)
+    assert summary["legacy"]["n"] == 3 and summary["legacy"]["collapse_rate"] == 0.0
+    assert summary["modern"]["collapse_rate"] == pytest.approx(1 / 3)
+    assert summary["modern"]["pearson"]["min"] == pytest.approx(0.02)
+    assert summary["legacy"]["pearson"]["median"] > COLLAPSE_PEARSON

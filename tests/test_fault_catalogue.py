@@ -47,3 +47,20 @@ def test_trained_fault_fails_amplitude(parity_outcome, name):
     assert not check.passed, f"{name} went unnoticed by the amplitude check"
     clean = checks.check_amplitude(*(runner.evaluate(prep, result) for prep, result in models.values()))
     assert clean.passed, clean.problems  # re-evaluating without the fault passes again
+
+
+def test_recorded_numbers_fail_under_a_scale_fault():
+    """The recorded-numbers check is not a table that always passes: with the simulation's
+    scale swapped for the closed form, the recorded s_sim and mean X no longer match."""
+    from ptychobench.parity import recorded
+    from ptychobench.pipelines.profiles import get_profile
+
+    recorded.measure_data_path.cache_clear()
+    try:
+        with faults.applied("intensity_scale_closed_form"):
+            check = checks.check_recorded_numbers(get_profile("smoke"))
+    finally:
+        recorded.measure_data_path.cache_clear()
+    failed = {row["what"].split(":")[0] for row in check.rows if not row["passed"]}
+    assert not check.passed
+    assert "legacy dose: dataset-derived s of the 392² training set" in failed

@@ -27,12 +27,16 @@ def _rel_err(a, b):
 # --- lines object ---------------------------------------------------------------------
 
 
-def test_lines_object_reproduces_fixture_exactly(fixtures_dir):
+def test_lines_object_reproduces_fixture(fixtures_dir):
+    """Same seeded draws (integer line ends: exact) and float64 blurs whose SIMD summation
+    order differs between AVX2 and AVX-512 machines: within the table's derived bound."""
+    from ptychobench.parity.tables import tolerance
+
     ref = np.load(fixtures_dir / "lines_seed42_size392.npy")
     obj = objects.lines_object(392, np.random.RandomState(42))
     assert obj.shape == (392, 392)
     assert ref.shape == (392, 392)
-    assert np.array_equal(obj, ref)
+    assert np.abs(obj - ref).max() <= tolerance("fixtures", "object_abs")
 
 
 def test_fixture_patch_is_crop_of_object(fixtures_dir):

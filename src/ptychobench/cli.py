@@ -1,7 +1,7 @@
 """``ptychobench``: the command line behind the nox sessions.
 
     ptychobench run --pipeline modern [--profile smoke] [--seed 0] [--nphotons 1e9] [--out run.json]
-    ptychobench parity [--profile smoke] [--seed 0] [--reports reports] [--static-only] [--doses]
+    ptychobench parity [--profile smoke] [--seed 0] [--seeds K] [--reports reports] [--static-only] [--doses]
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
     ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
@@ -44,9 +44,8 @@ def _profile_fits(profile) -> None:
 
 def cmd_run(args) -> int:
     from .pipelines import legacy, modern
-    from .pipelines.profiles import get_profile
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     _profile_fits(profile)
     if args.pipeline == "modern":
         result = modern.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet,
@@ -70,12 +69,11 @@ def cmd_run(args) -> int:
 
 def cmd_parity(args) -> int:
     from .parity import report, runner
-    from .pipelines.profiles import get_profile
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     _profile_fits(profile)
     outcome = runner.run_parity(profile, seed=args.seed, train=not args.static_only, doses=args.doses,
-                                progress=not args.quiet)
+                                progress=not args.quiet, seeds=args.seeds)
     for check in outcome.checks:
         print(check.summary())
     if args.output_legacy_defaults:
@@ -103,9 +101,8 @@ def cmd_explain(args) -> int:
             print(explain_text(e))
         return 0
     from .pipelines import legacy, modern
-    from .pipelines.profiles import get_profile
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     _profile_fits(profile)
     module = legacy if args.pipeline == "legacy" else modern
     result = module.run(profile, seed=args.seed, progress=not args.quiet)
@@ -120,10 +117,9 @@ def cmd_simulate(args) -> int:
     """Write the modern pipeline's simulated raw data (all positions) as an NPZ file."""
     from .physics import objects, probe as probe_mod
     from .pipelines import modern
-    from .pipelines.profiles import get_profile
     from .simulation import datafile, nongrid
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     nphotons = profile.nphotons if args.nphotons is None else args.nphotons
     obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0]
     probe = probe_mod.normalize_probe(probe_mod.default_probe(profile.N), modern.SCENARIO["probe_scale"])
@@ -142,6 +138,18 @@ def cmd_env(args) -> int:
     return 0
 
 
+def _profile(args):
+    """The profile named by ``--profile``, with the trainable-scale variant when asked for."""
+    import dataclasses
+
+    from .pipelines.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    if getattr(args, "trainable_scale", False):
+        profile = dataclasses.replace(profile, scale_variant="trainable")
+    return profile
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ptychobench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--trainable-scale", action="store_true",
+                       help="named variant: train exp(log_scale) (the original runs kept it constant)")
 
     p = sub.add_parser("run", help="run one pipeline end to end and print its result JSON")
     common(p)
@@ -170,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports", help="folder that receives the report (default: reports)")
     p.add_argument("--static-only", action="store_true", help="skip training (config, data, stages, architecture)")
     p.add_argument("--doses", action="store_true", help="also run the profile's dose ladder")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="train K seeds (seed, seed+1, ...): medians, spreads and collapse rates in the report")
     p.add_argument("--output-legacy-defaults", default=None, metavar="PATH",
                    help="also write the captured legacy params.cfg defaults JSON here")
     p.set_defaults(func=cmd_parity)

@@ -16,7 +16,7 @@ from .conftest import assert_check
 
 pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
-CHECK_NAMES = [*checks.STATIC_CHECKS, "amplitude"]
+CHECK_NAMES = [*checks.STATIC_CHECKS, "recorded_numbers", "amplitude"]
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)

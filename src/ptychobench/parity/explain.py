@@ -62,6 +62,37 @@ def explain(run) -> dict:
         "head_saturation": run.metrics.get("head_saturation", math.nan),
         "head_clip": head_clip,
         "residual": float(residual),
+        "scale_drift": float(math.exp(f.get("log_scale_final", 0.0) - f.get("initial_log_scale", f.get("log_scale_final", 0.0)))),
+    }
+
+
+def hypotheses(e: dict) -> dict:
+    """What the measured factors say about each hypothesis of the original investigation."""
+    r = e["residual"]
+    explained = abs(math.log(r)) <= 0.1
+    left = (f"no factor is left for it: the gauge and the head explain the ratio to a residual of {r:.3f}"
+            if explained else f"a residual of {r:.3f} is left unexplained; it could carry part of it")
+    gauge_parts = []
+    if e["object_normalization"] != 1.0:
+        gauge_parts.append(f"object normalisation {e['object_normalization']:.3f} (1/norm_Y_I)")
+    if e["diffraction_gain_g"] != 1.0:
+        gauge_parts.append(f"diffraction gain g = {e['diffraction_gain_g']:.3f} (normalize_data)")
+    if abs(e["intensity_scale_ratio"] - 1) > 1e-6:
+        gauge_parts.append(f"s_c/exp(log_scale) = {e['intensity_scale_ratio']:.3f}")
+    drift = e.get("scale_drift", 1.0)
+    return {
+        "H-LOSS-WEIGHT": f"ruled out as a factor: both pipelines train with the same weights; {left}.",
+        "H-NORMALIZATION": ("supported: the gauge " + " x ".join(gauge_parts) + f" = {e['expected_gauge']:.3f} sets the scale"
+                            if gauge_parts else "no normalisation factor in this pipeline's gauge."),
+        "H-TRAINING-PARAMS": f"not a scale factor: epochs, learning rate and schedule enter no gauge term; {left}.",
+        "H-ARCHITECTURE": (f"supported: the bounded sigmoid head clips the demanded amplitude (mean {e['head_demand_mean']:.2f}, "
+                           f"{100 * e['head_demand_over_ceiling']:.0f}% of pixels above 1) by a factor {e['head_clip']:.3f}"
+                           if e["head_clip"] < 0.95 else
+                           f"not a factor here: the head clip is {e['head_clip']:.3f}"),
+        "H-SCALER-DRIFT": (f"ruled out: exp(log_scale) ended at {drift:.6f} x its start (the faithful constant scale)"
+                           if abs(drift - 1) < 1e-4 else
+                           f"present in this run (trainable-scale variant): exp(log_scale) moved by x{drift:.3f}, "
+                           f"carried by the s_c/exp(log_scale) factor"),
     }
 
 
@@ -84,4 +115,5 @@ def explain_text(e: dict) -> str:
             "  -> the gauge asks the bounded amplitude head for values above its ceiling: the head "
             "saturates and the reconstruction undershoots by the clip factor (and stops learning)."
         )
+    lines += [f"  {name}: {text}" for name, text in hypotheses(e).items()]
     return "\n".join(lines)

@@ -316,13 +316,14 @@ def prediction_scaled():
     return _wrap(loop, "predict", darker)
 
 
-def inference_input_unscaled():
-    """Inference forgets to multiply the diffraction by the intensity scale."""
-    def unscaled(f):
+def reconstruction_squared():
+    """Inference returns the reconstructed intensity |O|² where the amplitude |O| belongs."""
+    def squared(f):
         def predict(model, X_in, coords_relative, batch_size=16):
-            return f(model, X_in / np.float32(np.exp(model.log_scale_value())), coords_relative, batch_size)
+            trimmed, amp = f(model, X_in, coords_relative, batch_size)
+            return (np.abs(trimmed) ** 2).astype(trimmed.dtype), amp
         return predict
-    return _wrap(loop, "predict", unscaled)
+    return _wrap(loop, "predict", squared)
 
 
 def _faults(*rows) -> dict:
@@ -368,7 +369,7 @@ FAULTS = _faults(
     (gauge_without_intensity_ratio, {"metrics"}),
     (ratio_over_whole_window, {"metrics"}),
     (prediction_scaled, {"amplitude"}, "trained"),
-    (inference_input_unscaled, {"amplitude"}, "trained"),
+    (reconstruction_squared, {"amplitude"}, "trained"),
 )
 
 

@@ -135,7 +135,19 @@ _CHECK_FILES = {
     "architecture": _architecture_files,
     "training_params": lambda c: {"training_params.json": to_json(c.details)},
     "amplitude": lambda c: {"amplitude.json": to_json(c.details)},
+    "recorded_numbers": lambda c: {"recorded_numbers.json": to_json(c.details)},
 }
+
+
+def _recorded_markdown(check) -> list:
+    lines = ["\n## Recorded numbers of the original investigation\n",
+             "| quantity | recorded | ours | ours/recorded | tolerance | verdict | source |", "|---|---|---|---|---|---|---|"]
+    for r in check.details["rows"]:
+        ours = "–" if r["ours"] is None else f"{r['ours']:.6g}"
+        ratio = "–" if r["ratio"] is None else f"{r['ratio']:.5f}"
+        tol = "–" if r["tolerance_rel"] is None else f"±{r['tolerance_rel']:.2g}"
+        lines.append(f"| {r['what']} | {r['recorded']:g} | {ours} | {ratio} | {tol} | {r['verdict']} | {r['source']} |")
+    return lines
 
 
 def check_artifacts(check) -> dict:
@@ -239,6 +251,12 @@ def _plot_dose(rows: list, path: Path) -> None:
     plt.close(fig)
 
 
+def runner_metrics():
+    from .runner import SEED_METRICS
+
+    return SEED_METRICS
+
+
 def _index_markdown(outcome) -> str:
     lines = [f"# ptychobench parity report — profile `{outcome.profile.name}`, seed {outcome.seed}\n",
              f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n", "## Checks\n"]
@@ -250,6 +268,9 @@ def _index_markdown(outcome) -> str:
         if len(c.problems) > 1:
             lines.append(f"\n### {c.name}: problems\n")
             lines += [f"- {p}" for p in c.problems]
+    rec = next((c for c in outcome.checks if c.name == "recorded_numbers"), None)
+    if rec is not None:
+        lines += _recorded_markdown(rec)
     norm = next((c for c in outcome.checks if c.name == "normalization"), None)
     if norm is not None:
         lines.append(f"\n## Where the pipelines part ways\n\nPrimary deviation source: "
@@ -271,6 +292,16 @@ def _index_markdown(outcome) -> str:
                              f"(after the first epoch), {run.trainable_params:,} trainable parameters")
             else:
                 lines.append(f"- {run.pipeline}: FAILED — {run.failure}")
+    summary = outcome.seed_summary()
+    if summary:
+        lines.append(f"\n## Seeds ({len(outcome.seed_runs)}): median [min, max]\n")
+        lines.append("| pipeline | " + " | ".join(runner_metrics()) + " | collapse rate |")
+        lines.append("|---|" + "---|" * (len(runner_metrics()) + 1))
+        for pipeline, e in summary.items():
+            cells = [f"{e[k]['median']:.4g} [{e[k]['min']:.4g}, {e[k]['max']:.4g}]" for k in runner_metrics()]
+            lines.append(f"| {pipeline} | " + " | ".join(cells) +
+                         f" | {e['collapse_rate']:.2f} (pearson < {e['collapse_threshold']}) |")
+        lines.append("\nThe amplitude check compares the medians over seeds.\n")
     if outcome.explanations:
         lines.append("\n## explain\n\n```")
         lines += [explain_text(e) for e in outcome.explanations.values()]
@@ -340,6 +371,8 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
             atomic_write_text(tmp / f"run_{name}.json", json.dumps(run.to_json(), indent=2) + "\n")
             if run.arrays:
                 np.savez_compressed(tmp / f"arrays_{name}.npz", **run.arrays)
+        if outcome.seed_summary():
+            atomic_write_text(tmp / "seeds.json", to_json(outcome.seed_summary()))
         if outcome.explanations:
             atomic_write_text(tmp / "explain.json", json.dumps(outcome.explanations, indent=2) + "\n")
         if outcome.runs:

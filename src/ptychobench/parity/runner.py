@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, field
 
-from ..errors import PtychoBenchError, TrainingDivergedError
+import numpy as np
+
+from ..errors import ConfigError, PtychoBenchError, TrainingDivergedError
 from ..pipelines import common, legacy, modern
 from ..pipelines.profiles import Profile, get_profile
 from . import checks
@@ -24,6 +26,12 @@ class ParityOutcome:
     models: dict = field(default_factory=dict, repr=False)
     #: the report folder, once written
     report: object = None
+    #: with ``seeds > 1``: seed -> {pipeline: RunResult}, the first seed included
+    seed_runs: dict = field(default_factory=dict, repr=False)
+
+    def seed_summary(self) -> dict:
+        """Median and spread over seeds of the trained quantities, and the collapse rate."""
+        return seed_summary(self.seed_runs) if len(self.seed_runs) > 1 else {}
 
     @property
     def passed(self) -> bool:
@@ -71,13 +79,46 @@ def evaluate(prep: common.Prepared, train_result) -> common.RunResult:
     return module.evaluate(prep, train_result)
 
 
+#: Pearson below this is a collapsed (flat) reconstruction. The original's collapsed runs
+#: scored 0.10-0.14 (facts §5.3 C4f) and our collapsed modern smoke runs about 0; its
+#: reconstructions 0.888 (facts §11) and our legacy smoke runs about 0.84: 0.5 splits the two
+#: basins with a wide margin on either side.
+COLLAPSE_PEARSON = 0.5
+SEED_METRICS = ("pearson", "amplitude_ratio", "gauge_corrected_ratio", "amplitude_bias")
+
+
+def seed_summary(seed_runs: dict) -> dict:
+    """``{pipeline: {metric: {median, min, max, values}, collapse_rate, n}}`` over seeds."""
+    out = {}
+    for pipeline in ("legacy", "modern"):
+        runs = [runs[pipeline] for runs in seed_runs.values() if not runs[pipeline].failure]
+        if not runs:
+            continue
+        entry = {"n": len(runs), "seeds": [r.seed for r in runs]}
+        for key in SEED_METRICS:
+            values = [float(r.metrics[key]) for r in runs]
+            entry[key] = {"median": float(np.median(values)), "min": min(values), "max": max(values),
+                          "values": values}
+        entry["collapse_rate"] = float(np.mean([r.metrics["pearson"] < COLLAPSE_PEARSON
+                                                 or not np.isfinite(r.metrics["pearson"]) for r in runs]))
+        entry["collapse_threshold"] = COLLAPSE_PEARSON
+        out[pipeline] = entry
+    return out
+
+
 def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool = False,
-               progress: bool = True, keep_models: bool = False) -> ParityOutcome:
-    """The whole suite on one profile and seed (``keep_models``: keep the trained pipelines)."""
+               progress: bool = True, keep_models: bool = False, seeds: int = 1) -> ParityOutcome:
+    """The whole suite on one profile (``keep_models``: keep the trained pipelines).
+
+    ``seeds``: train both pipelines at ``seed, seed+1, …`` (``seeds`` of them); the amplitude
+    check then compares the medians over seeds and the report shows the distributions.
+    """
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError("seeds", f"must be an integer >= 1, got {seeds!r}")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     outcome = ParityOutcome(profile=profile, seed=seed)
     lp, mp = prepare_both(profile, seed)
-    outcome.checks = static_checks(lp, mp)
+    outcome.checks = static_checks(lp, mp) + [checks.check_recorded_numbers(profile)]
     if not train:
         return outcome
     for prep in (lp, mp):
@@ -88,12 +129,20 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     # the stage check again, now with the trained stages (predicted ... truth)
     at = [c.name for c in outcome.checks].index("normalization")
     outcome.checks[at] = checks.check_normalization(lp, mp, stages["legacy"], stages["modern"])
-    outcome.checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs["modern"]))
     for name, run in outcome.runs.items():
         if not run.failure:
             outcome.explanations[name] = explain(run)
     del lp, mp
     gc.collect()
+    outcome.seed_runs = {seed: dict(outcome.runs)}
+    for extra in range(seed + 1, seed + seeds):
+        outcome.seed_runs[extra] = {}
+        for prep in prepare_both(profile, extra):
+            outcome.seed_runs[extra][prep.pipeline], _ = _train_and_evaluate(prep, progress)
+            del prep
+            gc.collect()
+    by_pipeline = {p: [runs[p] for runs in outcome.seed_runs.values()] for p in ("legacy", "modern")}
+    outcome.checks.append(checks.check_amplitude(by_pipeline["legacy"], by_pipeline["modern"]))
     if doses:
         for nphotons in profile.doses:
             for module in (legacy, modern):
