@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCKS = {
     "requirements/cpu.lock": [],
     "requirements/container.lock": ["requirements/cuda-constraints.txt"],
+    "requirements/mutation.lock": ["requirements/cpu.lock"],
 }
 
 
