@@ -57,8 +57,6 @@ class Prepared:
     train_images: np.ndarray | None = None
     #: legacy: the test grid layout (:class:`..simulation.legacy_grid.GridLayout`)
     test_layout: object | None = None
-    #: every simulated pattern before grouping: (P, N, N) modern, (B, N, N, C) legacy
-    simulated_diffraction: np.ndarray | None = None
     #: modern: the object patches of every simulated pattern (P, N, N), before the split
     simulated_patches: np.ndarray | None = None
     #: modern: positions (P_train, 2) ``[x, y]`` of the training split and its groups (B, C)

@@ -134,7 +134,6 @@ def prepare(
         test_images=test_objects,
         train_images=train_objects,
         test_layout=test_layout,
-        simulated_diffraction=train.X,  # (B, N, N, C): counts are per pattern either way
     )
 
 

@@ -155,7 +155,6 @@ def prepare(
         recorder=rec,
         model=model,
         test_images=obj[None],
-        simulated_diffraction=sim.diffraction,
         simulated_patches=sim.object_patches,
         train_positions=train_raw.coords,
         train_group_indices=train_idx,

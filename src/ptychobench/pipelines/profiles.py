@@ -19,6 +19,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
+from ..model.spec import SCALE_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ class Profile:
                 raise ConfigError(name, f"must be an integer >= 1, got {getattr(self, name)!r}")
         if self.modern_train_groups > self.modern_positions // 2:
             raise ConfigError("modern_train_groups", "exceeds the positions of the training half")
-        if self.scale_variant not in ("constant", "trainable"):
-            raise ConfigError("scale_variant", f"must be 'constant' or 'trainable', got {self.scale_variant!r}")
+        if self.scale_variant not in SCALE_VARIANTS:
+            raise ConfigError("scale_variant", f"must be one of {SCALE_VARIANTS}, got {self.scale_variant!r}")
         if not self.nphotons > 0:
             raise ConfigError("nphotons", f"must be > 0, got {self.nphotons!r}")
 
