@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import os
 import shutil
 import time
@@ -46,9 +47,14 @@ def _jsonable(value):
     return str(value)
 
 
+def _cell(value) -> str:
+    """A Markdown table cell: pipes inside the text are escaped."""
+    return str(value).replace("|", "\\|")
+
+
 def _md_table(headers, rows) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -146,7 +152,8 @@ def _recorded_markdown(check) -> list:
         ours = "–" if r["ours"] is None else f"{r['ours']:.6g}"
         ratio = "–" if r["ratio"] is None else f"{r['ratio']:.5f}"
         tol = "–" if r["tolerance_rel"] is None else f"±{r['tolerance_rel']:.2g}"
-        lines.append(f"| {r['what']} | {r['recorded']:g} | {ours} | {ratio} | {tol} | {r['verdict']} | {r['source']} |")
+        lines.append(f"| {_cell(r['what'])} | {r['recorded']:g} | {ours} | {ratio} | {tol} | {_cell(r['verdict'])} "
+                     f"| {_cell(r['source'])} |")
     return lines
 
 
@@ -262,7 +269,7 @@ def _index_markdown(outcome) -> str:
              f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n", "## Checks\n"]
     lines.append("| check | verdict | compared with | decided by |")
     lines.append("|---|---|---|---|")
-    lines += [f"| {c.name} | {'PASS' if c.passed else 'FAIL'} | {c.reference} | {c.decided_by} |"
+    lines += [f"| {c.name} | {'PASS' if c.passed else 'FAIL'} | {_cell(c.reference)} | {_cell(c.decided_by)} |"
               for c in outcome.checks]
     for c in outcome.checks:
         if len(c.problems) > 1:
@@ -329,7 +336,7 @@ def _markdown_to_html(md: str, title: str) -> str:
             out.append(html.escape(line))
             continue
         if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
+            cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
             if all(set(c) <= {"-"} for c in cells):
                 continue
             if not in_table:
