@@ -11,7 +11,6 @@ that it is equivalent, in docs/mutation-survivors.md).
 from __future__ import annotations
 
 import collections
-import json
 import os
 import subprocess
 import sys
@@ -27,16 +26,17 @@ def run(*args: str) -> str:
 
 
 def main() -> int:
-    run("export-cicd-stats")
-    stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text())
     status = collections.defaultdict(list)
     for line in run("results", "--all", "true").splitlines():
         name, _, state = line.strip().rpartition(": ")
         if name:
             status[state].append(name)
-    tested = stats["total"] - stats.get("skipped", 0)
-    killed = stats["killed"] + stats.get("timeout", 0)
-    score = killed / tested if tested else float("nan")
+    counts = {state: len(names) for state, names in status.items()}
+    total = sum(counts.values())
+    pending = counts.get("not checked", 0) + counts.get("skipped", 0)
+    evaluated = total - pending
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    score = killed / evaluated if evaluated else float("nan")
     by_module = collections.defaultdict(collections.Counter)
     for state, names in status.items():
         for name in names:
@@ -48,10 +48,11 @@ def main() -> int:
         f"Written by `python scripts/mutation_summary.py` after `nox -s mutants` (mutmut, "
         f"configuration in pyproject.toml `[tool.mutmut]`), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
-        f"**Score: {killed} of {tested} mutants killed = {100 * score:.1f}%** "
-        f"(killed {stats['killed']}, timeout {stats.get('timeout', 0)}, survived {stats['survived']}, "
-        f"no tests {stats.get('no_tests', 0)}, suspicious {stats.get('suspicious', 0)}, "
-        f"skipped {stats.get('skipped', 0)}).",
+        f"**Score: {killed} of {evaluated} evaluated mutants killed = {100 * score:.1f}%** "
+        f"({total} mutants in all; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ").",
+        "" if not pending else
+        f"**Partial run:** {pending} mutants were not evaluated (`not checked`); rerun `nox -s mutants` "
+        "to continue where this run stopped (mutmut keeps its results in `mutants/`).",
         "",
         "| module | killed | survived | no tests | other |",
         "|---|---|---|---|---|",
