@@ -49,7 +49,7 @@ def cmd_run(args) -> int:
     _profile_fits(profile)
     if args.pipeline == "modern":
         result = modern.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet,
-                            data_file=args.data_file)
+                            data_file=args.data_file, scenario=args.scenario, probe_file=args.probe_file)
     else:
         if args.data_file:
             from .errors import ConfigError
@@ -73,7 +73,9 @@ def cmd_parity(args) -> int:
     profile = _profile(args)
     _profile_fits(profile)
     outcome = runner.run_parity(profile, seed=args.seed, train=not args.static_only, doses=args.doses,
-                                progress=not args.quiet, seeds=args.seeds)
+                                progress=not args.quiet, seeds=args.seeds, probe_file=args.probe_file)
+    for line in outcome.skipped:
+        print(line)
     for check in outcome.checks:
         print(check.summary())
     if args.output_legacy_defaults:
@@ -122,7 +124,7 @@ def cmd_simulate(args) -> int:
     profile = _profile(args)
     nphotons = profile.nphotons if args.nphotons is None else args.nphotons
     obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0]
-    probe = probe_mod.normalize_probe(probe_mod.default_probe(profile.N), modern.SCENARIO["probe_scale"])
+    probe = probe_mod.normalize_probe(probe_mod.default_probe(profile.N), modern.SCENARIOS[modern.PARITY_SCENARIO]["probe_scale"])
     coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, modern.BUFFER,
                                       modern.POSITION_SEED)
     sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=nphotons, seed=args.seed)
@@ -167,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nphotons", type=float, default=None)
     p.add_argument("--out", default=None, help="write the JSON here instead of stdout")
     p.add_argument("--data-file", default=None, help="modern only: a raw-data NPZ instead of simulating")
+    p.add_argument("--scenario", default="gs2_ideal", choices=("gs1_ideal", "gs2_ideal", "gs1_custom", "gs2_custom"),
+                   help="modern only: the sim-lines scenario (custom ones need --probe-file)")
+    p.add_argument("--probe-file", default=None, help="an NPZ with a measured 'probeGuess' (custom scenarios)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("simulate", help="write the modern pipeline's simulated raw data as an NPZ")
@@ -180,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports", help="folder that receives the report (default: reports)")
     p.add_argument("--static-only", action="store_true", help="skip training (config, data, stages, architecture)")
     p.add_argument("--doses", action="store_true", help="also run the profile's dose ladder")
+    p.add_argument("--probe-file", default=None, metavar="PATH.npz",
+                   help="a measured 'probeGuess' (64x64): also runs the gs1_custom and gs2_custom scenarios")
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="train K seeds (seed, seed+1, ...): medians, spreads and collapse rates in the report")
     p.add_argument("--output-legacy-defaults", default=None, metavar="PATH",

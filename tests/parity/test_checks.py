@@ -16,7 +16,7 @@ from .conftest import assert_check
 
 pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
-CHECK_NAMES = [*checks.STATIC_CHECKS, "recorded_numbers", "amplitude"]
+CHECK_NAMES = [*checks.STATIC_CHECKS, "recorded_numbers", "amplitude", "amplitude_gs1_ideal"]
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)
@@ -28,6 +28,13 @@ def test_every_check_ran_and_names_its_reference(parity_outcome):
     assert [c.name for c in parity_outcome.checks] == CHECK_NAMES
     for c in parity_outcome.checks:
         assert c.reference and c.rows, c.name
+
+
+def test_both_ideal_scenarios_ran_and_custom_ones_say_how(parity_outcome):
+    assert {"legacy", "modern", "modern_gs1_ideal"} <= set(parity_outcome.runs)
+    assert parity_outcome.runs["modern"].modern_config["scenario"]["name"] == "gs2_ideal"
+    assert parity_outcome.runs["modern_gs1_ideal"].modern_config["scenario"]["gridsize"] == 1
+    assert len(parity_outcome.skipped) == 1 and "--probe-file" in parity_outcome.skipped[0]
 
 
 def test_report_verdict_is_pytest_verdict(parity_outcome, parity_report):

@@ -815,7 +815,7 @@ def _as_list(runs):
     return list(runs) if isinstance(runs, (list, tuple)) else [runs]
 
 
-def check_amplitude(legacy_runs, modern_runs) -> CheckResult:
+def check_amplitude(legacy_runs, modern_runs, name: str = "amplitude") -> CheckResult:
     """Amplitude of the trained runs: each against its own gauge, against the physics'
     prediction (gauge × head clip, saturation included), and against each other.
 
@@ -857,7 +857,7 @@ def check_amplitude(legacy_runs, modern_runs) -> CheckResult:
     if len(residual) == 2:
         r.within("legacy vs modern: |ln(residual_legacy / residual_modern)|",
                  abs(math.log(residual["legacy"] / residual["modern"])), "amplitude", "residual_abs_log")
-    return r.result("amplitude", "gauge formula x head clip written out; the other pipeline", details)
+    return r.result(name, "gauge formula x head clip written out; the other pipeline", details)
 
 
 # --- recorded numbers ----------------------------------------------------------------------------------------

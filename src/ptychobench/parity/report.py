@@ -258,6 +258,18 @@ def _plot_dose(rows: list, path: Path) -> None:
     plt.close(fig)
 
 
+def _state_in_words(run) -> str:
+    """'reconstructs' or 'collapsed', with the pearson and head saturation that say so."""
+    from .runner import COLLAPSE_PEARSON
+
+    m = run.metrics
+    pearson, sat = m.get("pearson", float("nan")), m.get("head_saturation", float("nan"))
+    if np.isfinite(pearson) and pearson >= COLLAPSE_PEARSON:
+        return f"reconstructs: pearson {pearson:.3f}, head saturated on {100 * sat:.0f}% of the object"
+    return (f"collapsed: pearson {pearson:.3f} (< {COLLAPSE_PEARSON}), head saturated on {100 * sat:.0f}% of the "
+            "object (the sigmoid sits at its ceiling, so the gradient vanishes)")
+
+
 def runner_metrics():
     from .runner import SEED_METRICS
 
@@ -266,7 +278,13 @@ def runner_metrics():
 
 def _index_markdown(outcome) -> str:
     lines = [f"# ptychobench parity report — profile `{outcome.profile.name}`, seed {outcome.seed}\n",
-             f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n", "## Checks\n"]
+             f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n",
+             f"Intensity scale: `{outcome.profile.scale_variant}` "
+             f"({'faithful: exp(log_scale) never trains, as in the original runs' if outcome.profile.scale_variant == 'constant' else 'named variant: exp(log_scale) trains'}). "
+             "Modern `gs2_ideal` is compared with the legacy dose recipe stage by stage; `modern_gs1_ideal` "
+             "is the gridsize-1 sim-lines scenario.\n"]
+    lines += [f"- {line}" for line in outcome.skipped]
+    lines.append("\n## Checks\n")
     lines.append("| check | verdict | compared with | decided by |")
     lines.append("|---|---|---|---|")
     lines += [f"| {c.name} | {'PASS' if c.passed else 'FAIL'} | {_cell(c.reference)} | {_cell(c.decided_by)} |"
@@ -292,13 +310,14 @@ def _index_markdown(outcome) -> str:
             vals = [f"{r.metrics.get(k, float('nan')):.4g}" if not r.failure else "failed" for r in outcome.runs.values()]
             lines.append(f"| {k} | " + " | ".join(vals) + " |")
         lines.append("")
-        for run in outcome.runs.values():
+        for name, run in outcome.runs.items():
             t = run.training
             if t:
-                lines.append(f"- {run.pipeline}: {t['epochs_run']} epochs, {t['samples_per_second']:.1f} groups/s "
-                             f"(after the first epoch), {run.trainable_params:,} trainable parameters")
+                lines.append(f"- {name}: {_state_in_words(run)}; {t['epochs_run']} epochs, "
+                             f"{t['samples_per_second']:.1f} groups/s (after the first epoch), "
+                             f"{run.trainable_params:,} trainable parameters")
             else:
-                lines.append(f"- {run.pipeline}: FAILED — {run.failure}")
+                lines.append(f"- {name}: FAILED — {run.failure}")
     summary = outcome.seed_summary()
     if summary:
         lines.append(f"\n## Seeds ({len(outcome.seed_runs)}): median [min, max]\n")

@@ -26,6 +26,8 @@ class ParityOutcome:
     models: dict = field(default_factory=dict, repr=False)
     #: the report folder, once written
     report: object = None
+    #: scenarios that did not run, one line each saying how to run them
+    skipped: list = field(default_factory=list)
     #: with ``seeds > 1``: seed -> {pipeline: RunResult}, the first seed included
     seed_runs: dict = field(default_factory=dict, repr=False)
 
@@ -107,11 +109,18 @@ def seed_summary(seed_runs: dict) -> dict:
 
 
 def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool = False,
-               progress: bool = True, keep_models: bool = False, seeds: int = 1) -> ParityOutcome:
+               progress: bool = True, keep_models: bool = False, seeds: int = 1,
+               probe_file=None) -> ParityOutcome:
     """The whole suite on one profile (``keep_models``: keep the trained pipelines).
 
-    ``seeds``: train both pipelines at ``seed, seed+1, …`` (``seeds`` of them); the amplitude
-    check then compares the medians over seeds and the report shows the distributions.
+    The legacy dose recipe is compared stage by stage with the modern ``gs2_ideal``
+    scenario; the other modern scenarios (``gs1_ideal`` always, ``gs1_custom`` and
+    ``gs2_custom`` with a ``probe_file``) are trained too, each with its own amplitude check
+    against the physics' prediction and the legacy run.
+
+    ``seeds``: train the compared pair at ``seed, seed+1, …`` (``seeds`` of them); the
+    amplitude check then compares the medians over seeds and the report shows the
+    distributions.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError("seeds", f"must be an integer >= 1, got {seeds!r}")
@@ -134,15 +143,33 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
             outcome.explanations[name] = explain(run)
     del lp, mp
     gc.collect()
-    outcome.seed_runs = {seed: dict(outcome.runs)}
-    for extra in range(seed + 1, seed + seeds):
-        outcome.seed_runs[extra] = {}
-        for prep in prepare_both(profile, extra):
-            outcome.seed_runs[extra][prep.pipeline], _ = _train_and_evaluate(prep, progress)
+    extra = [n for n in modern.SCENARIOS if n != modern.PARITY_SCENARIO]
+    if probe_file is None:
+        custom = [n for n in extra if modern.needs_probe_file(n)]
+        extra = [n for n in extra if n not in custom]
+        outcome.skipped.append(f"skipped scenarios {', '.join(custom)}: they need a measured probe; run "
+                               f"`ptychobench parity --probe-file PATH.npz` (an NPZ with a 64x64 'probeGuess')")
+    scenario_checks = []
+    for scenario in extra:
+        prep = modern.prepare(profile, seed, scenario=scenario, probe_file=probe_file)
+        key = f"modern_{scenario}"
+        outcome.runs[key], _ = _train_and_evaluate(prep, progress)
+        del prep
+        gc.collect()
+        scenario_checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs[key],
+                                                      name=f"amplitude_{scenario}"))
+        if not outcome.runs[key].failure:
+            outcome.explanations[key] = {**explain(outcome.runs[key]), "pipeline": key}
+    outcome.seed_runs = {seed: {p: outcome.runs[p] for p in ("legacy", "modern")}}
+    for other in range(seed + 1, seed + seeds):
+        outcome.seed_runs[other] = {}
+        for prep in prepare_both(profile, other):
+            outcome.seed_runs[other][prep.pipeline], _ = _train_and_evaluate(prep, progress)
             del prep
             gc.collect()
     by_pipeline = {p: [runs[p] for runs in outcome.seed_runs.values()] for p in ("legacy", "modern")}
     outcome.checks.append(checks.check_amplitude(by_pipeline["legacy"], by_pipeline["modern"]))
+    outcome.checks += scenario_checks
     if doses:
         for nphotons in profile.doses:
             for module in (legacy, modern):

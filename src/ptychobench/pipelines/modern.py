@@ -1,9 +1,9 @@
 """The modern pipeline: dataclass config → ``update_legacy_dict`` → non-grid simulation →
 K-NN grouping → ``normalize_data`` → training → position stitching → metrics.
 
-Faithful to the sim-lines flow (``scripts/studies/sim_lines_4x/pipeline.py``), scenario
-"ideal" (default probe, ``probe_scale`` 10, ``probe_mask`` True, ``probe_big`` False) at
-gridsize 2:
+Faithful to the sim-lines flow (``scripts/studies/sim_lines_4x/pipeline.py``) in its four
+scenarios (:data:`SCENARIOS`); ``gs2_ideal`` (default probe, ``probe_scale`` 10, ``probe_mask``
+True, ``probe_big`` False, gridsize 2) is the one compared with the legacy dose recipe:
 
 1. ``TrainingConfig(ModelConfig(...))`` bridged into ``cfg`` by ``update_legacy_dict``;
 2. one lines object (seed 42) and the default probe normalised with ``probe_scale``;
@@ -42,15 +42,32 @@ BUFFER = 10
 AMP_CHANNELS = "per_patch"  # main: C amplitude channels
 NLL_FORM = "mean"  # main: tf.nn.log_poisson_loss, mean over pixels
 
-#: The "ideal" sim-lines scenario.
-SCENARIO = {"probe_scale": 10.0, "probe_big": False, "probe_mask": True}
+#: The sim-lines scenarios (facts §5.3, DESIGN "Scenarios"): the ideal default probe at
+#: probe_scale 10 with the mask, or a measured probe from a file at probe_scale 4 with
+#: probe.big and no mask; gridsize 1 or 2.
+SCENARIOS = {
+    "gs1_ideal": {"gridsize": 1, "probe_scale": 10.0, "probe_big": False, "probe_mask": True},
+    "gs2_ideal": {"gridsize": 2, "probe_scale": 10.0, "probe_big": False, "probe_mask": True},
+    "gs1_custom": {"gridsize": 1, "probe_scale": 4.0, "probe_big": True, "probe_mask": False},
+    "gs2_custom": {"gridsize": 2, "probe_scale": 4.0, "probe_big": True, "probe_mask": False},
+}
+#: The scenario the legacy dose recipe is compared with stage by stage (same gridsize, probe).
+PARITY_SCENARIO = "gs2_ideal"
 
 
-def build_configs(profile: Profile, nphotons: float, data_file=None) -> TrainingConfig:
-    """The sim-lines ``build_training_config`` for this profile."""
-    model = ModelConfig(
-        N=profile.N, gridsize=profile.gridsize, n_filters_scale=profile.n_filters_scale, **SCENARIO
-    )
+def scenario_settings(name: str) -> dict:
+    if name not in SCENARIOS:
+        raise ConfigError("scenario", f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}")
+    return SCENARIOS[name]
+
+
+def needs_probe_file(name: str) -> bool:
+    return name.endswith("_custom")
+
+
+def build_configs(profile: Profile, nphotons: float, data_file=None, scenario: str = PARITY_SCENARIO) -> TrainingConfig:
+    """The sim-lines ``build_training_config`` for this profile and scenario."""
+    model = ModelConfig(N=profile.N, n_filters_scale=profile.n_filters_scale, **scenario_settings(scenario))
     return TrainingConfig(
         model=model,
         n_groups=profile.modern_train_groups,
@@ -72,24 +89,31 @@ def prepare(
     nphotons: float | None = None,
     deterministic: bool = True,
     data_file=None,
+    scenario: str = PARITY_SCENARIO,
+    probe_file=None,
 ) -> common.Prepared:
     """Everything up to the built, untrained model.
 
     ``data_file``: a raw-data NPZ (:mod:`..simulation.datafile`) to use instead of
     simulating; its positions, diffraction, probe and object replace the simulated ones.
+    ``scenario``: one of :data:`SCENARIOS`; the custom ones read ``probeGuess`` from
+    ``probe_file`` (an NPZ, validated like every data file).
     """
+    if needs_probe_file(scenario) and probe_file is None and data_file is None:
+        raise ConfigError("probe_file", f"scenario {scenario!r} needs a measured probe: pass --probe-file PATH.npz")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     nphotons = profile.nphotons if nphotons is None else nphotons
     common.seed_everything(seed, deterministic)
     params.reset()
-    config = build_configs(profile, nphotons, data_file)
+    config = build_configs(profile, nphotons, data_file, scenario)
     bridge(config)
     cfg = params.cfg
     N, gs = cfg["N"], cfg["gridsize"]
 
     if data_file is None:
         obj = objects.make_lines_objects(profile.modern_size, 1, OBJECT_SEED)[0]
-        raw_probe = probe_mod.default_probe(N, cfg["default_probe_scale"])
+        raw_probe = (datafile.load_probe_npz(probe_file, N) if needs_probe_file(scenario)
+                     else probe_mod.default_probe(N, cfg["default_probe_scale"]))
         probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
         coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
         sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42)
@@ -133,7 +157,7 @@ def prepare(
     common.record_input_stages(rec, test, s_c)
 
     modern_config = dataclasses.asdict(config)
-    modern_config["scenario"] = dict(SCENARIO)
+    modern_config["scenario"] = {"name": scenario, **scenario_settings(scenario)}
     return common.Prepared(
         pipeline="modern",
         profile=profile,
@@ -173,9 +197,10 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
     return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 
-def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True, data_file=None):
+def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True, data_file=None,
+        scenario: str = PARITY_SCENARIO, probe_file=None):
     """The whole modern pipeline; a NaN in training is recorded as the run's failure."""
-    prep = prepare(profile, seed, nphotons, deterministic, data_file)
+    prep = prepare(profile, seed, nphotons, deterministic, data_file, scenario, probe_file)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:

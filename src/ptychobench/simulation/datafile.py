@@ -52,16 +52,8 @@ def _finite(name: str, source: str, a: np.ndarray) -> None:
         raise DataError(source, f"{name} contains {bad} NaN or Inf value(s)")
 
 
-def load_raw_npz(path: str | Path) -> RawDataFile:
-    """Read and validate a raw-data NPZ file.
-
-    Raises
-    ------
-    DataError
-        Missing file, not an NPZ/zip or truncated, missing key, wrong dtype (complex where
-        real is expected, object arrays), mismatched shapes, empty arrays, NaN/Inf,
-        negative diffraction amplitudes, N not in {64, 128, 256}.
-    """
+def _read_npz(path: str | Path, keys) -> dict:
+    """The arrays ``keys`` of an NPZ archive; one :class:`DataError` naming the file otherwise."""
     source = str(path)
     if not Path(path).is_file():
         raise DataError(source, "no such file")
@@ -76,15 +68,48 @@ def load_raw_npz(path: str | Path) -> RawDataFile:
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise DataError(source, "is a single .npy array, not an NPZ archive")
         with loaded as npz:
-            missing = [k for k in REQUIRED_KEYS if k not in npz.files]
+            missing = [k for k in keys if k not in npz.files]
             if missing:
                 raise DataError(source, f"missing key(s) {', '.join(missing)} (has: {', '.join(npz.files) or 'none'})")
-            arrays = {k: npz[k] for k in REQUIRED_KEYS}
+            return {k: npz[k] for k in keys}
     except DataError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
         raise DataError(source, f"not a readable NPZ file ({type(err).__name__}: {err})") from None
 
+
+def load_probe_npz(path: str | Path, N: int) -> np.ndarray:
+    """The measured probe ``probeGuess`` (N, N) of an NPZ file (the custom scenarios), complex64.
+
+    Raises
+    ------
+    DataError
+        Missing file or key, not an NPZ, non-numeric, wrong shape, NaN/Inf, all zero.
+    """
+    source = str(path)
+    probe = _read_npz(path, ("probeGuess",))["probeGuess"]
+    if not np.issubdtype(probe.dtype, np.number):
+        raise DataError(source, f"probeGuess has dtype {probe.dtype}; a numeric array is expected")
+    if probe.shape != (N, N):
+        raise DataError(source, f"probeGuess must have shape ({N}, {N}), got {probe.shape}")
+    _finite("probeGuess", source, probe)
+    if not np.any(np.abs(probe) > 0):
+        raise DataError(source, "probeGuess is zero everywhere")
+    return probe.astype(np.complex64)
+
+
+def load_raw_npz(path: str | Path) -> RawDataFile:
+    """Read and validate a raw-data NPZ file.
+
+    Raises
+    ------
+    DataError
+        Missing file, not an NPZ/zip or truncated, missing key, wrong dtype (complex where
+        real is expected, object arrays), mismatched shapes, empty arrays, NaN/Inf,
+        negative diffraction amplitudes, N not in {64, 128, 256}.
+    """
+    source = str(path)
+    arrays = _read_npz(path, REQUIRED_KEYS)
     diff = _real("diff3d", source, arrays["diff3d"])
     x = _real("xcoords", source, arrays["xcoords"])
     y = _real("ycoords", source, arrays["ycoords"])
