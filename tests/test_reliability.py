@@ -305,3 +305,44 @@ def test_nan_in_training_is_recorded_as_failure(monkeypatch):
 def test_our_errors_share_one_base():
     for err in (ConfigError("f", "m"), DataError("file", "m")):
         assert isinstance(err, PtychoBenchError)
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"other": np.zeros(3)}, "missing key(s) probeGuess"),
+    ({"probeGuess": np.zeros((32, 32), np.complex64)}, "probeGuess must have shape (64, 64)"),
+    ({"probeGuess": np.full((64, 64), np.nan, np.complex64)}, "NaN or Inf"),
+    ({"probeGuess": np.zeros((64, 64), np.complex64)}, "zero everywhere"),
+    ({"probeGuess": np.array([["a"] * 64] * 64)}, "numeric array"),
+])
+def test_probe_file_errors_name_the_file(tmp_path, content, message):
+    """The custom scenarios' probe file: one DataError naming the file for each bad input."""
+    path = tmp_path / "probe.npz"
+    np.savez(path, **content)
+    with pytest.raises(DataError) as err:
+        datafile.load_probe_npz(path, 64)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_custom_scenario_without_probe_file_says_how():
+    from ptychobench.errors import ConfigError
+    from ptychobench.pipelines import modern
+
+    with pytest.raises(ConfigError) as err:
+        modern.prepare("tiny", scenario="gs1_custom")
+    assert "--probe-file" in str(err.value)
+
+
+def test_custom_scenario_reads_the_probe_file(tmp_path):
+    """gs2_custom: the measured probe from the file, probe_scale 4, probe.big on, mask off."""
+    from ptychobench.physics.probe import default_probe
+    from ptychobench.pipelines import modern
+
+    path = tmp_path / "probe.npz"
+    np.savez(path, probeGuess=(2.5 * default_probe(64, 0.7)).astype(np.complex64))
+    prep = modern.prepare("tiny", scenario="gs2_custom", probe_file=path)
+    assert prep.spec.probe_big and not prep.spec.probe_mask and prep.spec.channels == 4
+    assert prep.config["probe_scale"] == 4.0
+    # normalised like every probe: mean |mask·P| = 1/probe_scale, whatever the file's scale
+    from ptychobench.physics.probe import probe_mask
+
+    assert np.mean(np.abs(probe_mask(64) * prep.probe)) == pytest.approx(0.25, rel=1e-5)

@@ -277,7 +277,9 @@ def check_config(legacy: common.Prepared, modern: common.Prepared) -> CheckResul
     profile_values = {("legacy", "nimgs_train"): legacy.profile.legacy_nimgs_train,
                       ("legacy", "nimgs_test"): legacy.profile.legacy_nimgs_test,
                       ("legacy", "size"): legacy.profile.legacy_size,
-                      ("modern", "n_groups"): modern.profile.modern_train_groups}
+                      ("modern", "n_groups"): modern.profile.modern_train_groups,
+                      ("legacy", "nepochs"): legacy.profile.legacy_epochs,
+                      ("modern", "nepochs"): modern.profile.modern_epochs}
     runtime_rows, runtime_problems = tables.compare_tables(runtime, bridged, "runtime", profile_values)
     for p in default_problems + runtime_problems:
         r.fail(p)

@@ -82,7 +82,7 @@ def hypotheses(e: dict) -> dict:
     drift = e.get("scale_drift", 1.0)
     return {
         "H-LOSS-WEIGHT": f"ruled out as a factor: both pipelines train with the same weights; {left}.",
-        "H-NORMALIZATION": ("supported: the gauge " + " x ".join(gauge_parts) + f" = {e['expected_gauge']:.3f} sets the scale"
+        "H-NORMALIZATION": ("supported: the gauge G = " + " x ".join(gauge_parts) + f" = {e['expected_gauge']:.3f} sets the scale"
                             if gauge_parts else "no normalisation factor in this pipeline's gauge."),
         "H-TRAINING-PARAMS": f"not a scale factor: epochs, learning rate and schedule enter no gauge term; {left}.",
         "H-ARCHITECTURE": (f"supported: the bounded sigmoid head clips the demanded amplitude (mean {e['head_demand_mean']:.2f}, "
