@@ -1,6 +1,6 @@
 """``ptychobench``: the command line behind the nox sessions.
 
-    ptychobench run --pipeline modern [--profile smoke] [--seed 0] [--nphotons 1e9] [--out run.json]
+    ptychobench run --pipeline modern [--scenario gs2_ideal] [--probe-file P.npz] [--profile smoke] [--seed 0] [--out run.json]
     ptychobench parity [--profile smoke] [--seed 0] [--seeds K] [--reports reports] [--static-only] [--doses]
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
