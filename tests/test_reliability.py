@@ -346,3 +346,26 @@ def test_custom_scenario_reads_the_probe_file(tmp_path):
     from ptychobench.physics.probe import probe_mask
 
     assert np.mean(np.abs(probe_mask(64) * prep.probe)) == pytest.approx(0.25, rel=1e-5)
+
+
+def _fake_report(folder, pearson_gs1=0.5):
+    folder.mkdir()
+    from ptychobench.parity.compare_reports import IDENTICAL_FILES, TRACKED
+
+    for name in IDENTICAL_FILES:
+        (folder / name).write_text("{}")
+    (folder / "checks.json").write_text(json.dumps([{"name": "data", "passed": True}]))
+    for run, pearson in (("legacy", 0.8), ("modern", 0.0), ("modern_gs1_ideal", pearson_gs1)):
+        metrics = {k: 1.0 for k in TRACKED} | {"pearson": pearson}
+        (folder / f"run_{run}.json").write_text(json.dumps({"metrics": metrics, "failure": None}))
+    return folder
+
+
+def test_report_comparison_covers_every_scenario(tmp_path):
+    """The container comparison reads every run of the report, the extra scenarios included."""
+    from ptychobench.parity.compare_reports import compare_report_folders as compare
+
+    a = _fake_report(tmp_path / "a")
+    assert compare(a, _fake_report(tmp_path / "b"))["problems"] == []
+    problems = compare(a, _fake_report(tmp_path / "c", pearson_gs1=0.6))["problems"]
+    assert len(problems) == 1 and problems[0].startswith("modern_gs1_ideal.pearson")

@@ -39,7 +39,10 @@ def compare_report_folders(a: Path, b: Path) -> dict:
     a, b = Path(a), Path(b)
     tol = tables.tolerances()["container"]
     problems, metrics = [], {}
-    for pipeline in ("legacy", "modern"):
+    # every run of the first report (legacy, modern and each extra scenario); _load names a
+    # file missing from the second one
+    pipelines = sorted(p.name[len("run_"):-len(".json")] for p in a.glob("run_*.json")) or ["legacy", "modern"]
+    for pipeline in pipelines:
         ra, rb = _load(a, f"run_{pipeline}.json"), _load(b, f"run_{pipeline}.json")
         if ra.get("failure") or rb.get("failure"):
             problems.append(f"{pipeline}: a run failed ({ra.get('failure')} / {rb.get('failure')})")
