@@ -23,9 +23,8 @@ import numpy as np  # noqa: E402
 
 from ..errors import DataError  # noqa: E402
 from ..stages import STAGE_MEANING, STAGES, stage_ratios  # noqa: E402
+from .checks import LOSS_KEYS  # noqa: E402
 from .explain import explain_text  # noqa: E402
-
-LOSS_KEYS = ("mae_weight", "nll_weight", "realspace_weight", "realspace_mae_weight")
 
 GAUGE_NOTE = (
     "Gauge: a physics-consistent reconstruction is Ô = G·O with G = (object normalisation) × "
