@@ -8,6 +8,10 @@
   goes to ``$PTYCHOBENCH_REPORTS`` (reports) before any assertion.
 * ``_reset_legacy_cfg`` (autouse): restores the global legacy ``cfg`` after every test,
   so no test sees settings another test left behind.
+* ``shared_scope``: the scope of fixtures that several tests share ("module"), or "function"
+  under mutation testing. mutmut maps a function to the tests during which it ran; a module
+  fixture runs during its first test only, so the other tests that check its result would never
+  be run against a mutant (``nox -s mutants``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ import pytest
 from ptychobench.config import params
 from ptychobench.data import original_fixtures
 from ptychobench.parity import report, runner
+
+
+def shared_scope(fixture_name: str, config: pytest.Config) -> str:
+    """Pytest dynamic scope: "module", or "function" when mutmut runs the tests."""
+    return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
 
 
 @pytest.fixture(scope="session")

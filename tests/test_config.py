@@ -592,3 +592,196 @@ def test_legacy_vs_bridged_dataclass_defaults_differ_exactly_here():
         "intensity_scale.trainable": (False, True),
         "output_prefix": ("outputs", "training_outputs"),
     }
+
+
+# --- every field's rule, its boundary and its message (issue 10: mutation survivors) -------
+#
+# One row per field: a value just outside its rule, the exact message the user reads, and the
+# value at the boundary that must still be accepted. The messages are the product here: a bad
+# configuration is answered with one error naming the field and saying what it must be.
+
+OPTIONAL_COUNT = ("must be an integer >= 1, got 0", 0, 1)
+FLAG = ("must be True or False, got 'yes'", "yes", True)
+PATH = ("must be a path or None, got int", 3, "out")
+WEIGHT = ("must be a finite number >= 0, got -1", -1, 0)
+
+DATACLASS_RULES = {
+    ModelConfig: {
+        "N": ("must be one of (64, 128, 256), got 32", 32, 128),
+        "gridsize": OPTIONAL_COUNT,
+        "n_filters_scale": OPTIONAL_COUNT,
+        "model_type": ("must be 'pinn' or 'supervised', got 'gan'", "gan", "supervised"),
+        "amp_activation": ("must be one of ('sigmoid', 'swish', 'softplus', 'relu'), got 'tanh'", "tanh", "relu"),
+        "object_big": FLAG, "probe_big": FLAG, "probe_mask": FLAG, "pad_object": FLAG,
+        "probe_scale": ("must be a finite number >= 0, got -1", -1, 0.5),
+        "gaussian_smoothing_sigma": WEIGHT,
+    },
+    TrainingConfig: {
+        "model": ("must be a ModelConfig, got str", "x", ModelConfig()),
+        "train_data_file": PATH, "test_data_file": PATH, "output_dir": PATH,
+        "batch_size": OPTIONAL_COUNT, "nepochs": OPTIONAL_COUNT, "n_groups": OPTIONAL_COUNT,
+        "n_images": OPTIONAL_COUNT, "n_subsample": OPTIONAL_COUNT, "neighbor_count": OPTIONAL_COUNT,
+        "neighbor_pool_size": OPTIONAL_COUNT,
+        "subsample_seed": ("must be an integer >= 0, got -1", -1, 0),
+        "mae_weight": WEIGHT, "nll_weight": WEIGHT, "realspace_mae_weight": WEIGHT,
+        "realspace_weight": WEIGHT,
+        "nphotons": ("must be a finite number > 0, got 0", 0, 0.5),
+        "enable_oversampling": FLAG, "positions_provided": FLAG, "probe_trainable": FLAG,
+        "intensity_scale_trainable": FLAG, "sequential_sampling": FLAG,
+        "backend": ("only 'tensorflow' is implemented here, got 'pytorch'", "pytorch", "tensorflow"),
+        "torch_loss_mode": ("must be 'poisson' or 'mae', got 'l2'", "l2", "mae"),
+    },
+    InferenceConfig: {
+        "model": ("must be a ModelConfig, got str", "x", ModelConfig()),
+        "model_path": PATH, "test_data_file": PATH, "output_dir": PATH,
+        "n_groups": OPTIONAL_COUNT, "n_images": OPTIONAL_COUNT, "n_subsample": OPTIONAL_COUNT,
+        "neighbor_pool_size": OPTIONAL_COUNT, "neighbor_count": OPTIONAL_COUNT,
+        "subsample_seed": ("must be an integer >= 0, got -1", -1, 0),
+        "enable_oversampling": FLAG, "debug": FLAG,
+        "backend": ("only 'tensorflow' is implemented here, got 'pytorch'", "pytorch", "tensorflow"),
+    },
+}
+RULE_CASES = [(cls, name) for cls, rules in DATACLASS_RULES.items() for name in rules]
+
+
+def test_every_dataclass_field_has_a_rule():
+    for cls, rules in DATACLASS_RULES.items():
+        assert sorted(rules) == sorted(f.name for f in dataclasses.fields(cls)), cls.__name__
+
+
+@pytest.mark.parametrize("cls,name", RULE_CASES, ids=[f"{c.__name__}.{n}" for c, n in RULE_CASES])
+def test_dataclass_field_rule(cls, name):
+    message, bad, boundary = DATACLASS_RULES[cls][name]
+    with pytest.raises(ConfigError) as info:
+        cls(**{name: bad})
+    assert (info.value.field, info.value.message) == (name, message)
+    assert getattr(cls(**{name: boundary}), name) == boundary
+
+
+def test_dataclass_rules_that_join_two_fields():
+    with pytest.raises(ConfigError) as info:
+        ModelConfig(probe_scale=0)
+    assert (info.value.field, info.value.message) == ("probe_scale", "must be > 0")
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig(realspace_mae_weight=1.0)
+    assert (info.value.field, info.value.message) == (
+        "realspace_weight", "must be > 0 when realspace_mae_weight > 0")
+
+
+LEGACY_RULES = {
+    "N": ("must be one of (64, 128, 256), got 32", 32, 128),
+    "gridsize": ("must be an integer >= 1, got 0", 0, 1),
+    "offset": ("must be an integer >= 1, got 0", 0, 1),
+    "batch_size": ("must be an integer >= 1, got 0", 0, 1),
+    "nepochs": ("must be an integer >= 1, got 0", 0, 1),
+    "n_filters_scale": ("must be an integer >= 1, got 0", 0, 1),
+    "size": ("must be an integer >= 1, got 0", 0, 1),
+    "max_position_jitter": ("must be an integer >= 0, got -1", -1, 0),
+    "outer_offset_train": ("must be None or an even integer >= 2, got 0", 0, 2),
+    "outer_offset_test": ("must be None or an even integer >= 2, got 3", 3, 2),
+    "nphotons": ("must be a finite number > 0, got 0", 0, 0.5),
+    "data_source": (f"must be one of {params.ALLOWED_DATA_SOURCES}, got 'x'", "x", "grf"),
+    "amp_activation": ("must be one of ('sigmoid', 'swish', 'softplus', 'relu'), got 'tanh'", "tanh", "relu"),
+    **{key: ("must be a finite number >= 0, got -1", -1, 0) for key in (
+        "mae_weight", "nll_weight", "tv_weight", "realspace_mae_weight", "realspace_weight",
+        "sim_jitter_scale", "gaussian_smoothing_sigma")},
+    "probe_scale": ("must be > 0", 0, 0.5),
+    "default_probe_scale": ("must be > 0", 0, 0.5),
+    **{key: ("must be True or False, got 1", 1, False) for key in (
+        "probe.trainable", "intensity_scale.trainable", "positions.provided", "object.big",
+        "probe.big", "probe.mask", "set_phi", "pad_object")},
+}
+
+
+@pytest.mark.parametrize("key", sorted(LEGACY_RULES))
+def test_legacy_validate_rule(key):
+    message, bad, boundary = LEGACY_RULES[key]
+    c = params.capture_defaults()
+    c[key] = bad
+    with pytest.raises(ConfigError) as info:
+        params.validate(c)
+    assert (info.value.field, info.value.message) == (key, message)
+    c[key] = boundary
+    params.validate(c)
+
+
+def test_legacy_realspace_rule_message():
+    c = params.capture_defaults()
+    c["realspace_mae_weight"] = 1.0
+    with pytest.raises(ConfigError) as info:
+        params.validate(c)
+    assert (info.value.field, info.value.message) == (
+        "realspace_weight",
+        "must be > 0 when realspace_mae_weight > 0 (the real-space term is otherwise dropped)")
+
+
+@pytest.mark.parametrize("call", [lambda: params.get("no_such"), lambda: params.set("no_such", 1)])
+def test_unknown_legacy_key_message(call):
+    with pytest.raises(ConfigError) as info:
+        call()
+    assert (info.value.field, info.value.message) == ("no_such", "unknown legacy configuration key")
+
+
+def test_is_finite_number_overflowing_int():
+    assert params.is_finite_number(10**400) is False
+    assert params.is_finite_number(10**300) is True
+
+
+def _perturbed_cfg():
+    """Every key the dose recipe writes holds another valid value first."""
+    other = {
+        "positions.provided": True, "data_source": "grf", "set_phi": True, "nepochs": 7,
+        "offset": 6, "max_position_jitter": 5, "output_prefix": "elsewhere", "gridsize": 1,
+        "n_filters_scale": 1, "object.big": False, "intensity_scale.trainable": False,
+        "probe.trainable": True, "outer_offset_train": 4, "outer_offset_test": 4,
+        "nimgs_train": 5, "nimgs_test": 5, "nphotons": 3.0,
+    }
+    for key, value in other.items():
+        params.set(key, value)
+    return other
+
+
+def test_dose_init_overwrites_every_recipe_key_and_adds_none():
+    _perturbed_cfg()
+    params.init(0.5)  # the smallest dose is accepted: nphotons > 0
+    expected = {**{k: v for k, v in _DOSE_INIT.items()}, "nphotons": 0.5}
+    assert {key: params.cfg[key] for key in expected} == expected
+    assert set(params.cfg) == set(REFERENCE_DEFAULTS)
+
+
+_DOSE_INIT = {
+    "positions.provided": False, "data_source": "lines", "set_phi": False, "nepochs": 60,
+    "offset": 4, "max_position_jitter": 3, "output_prefix": "lines3", "gridsize": 2,
+    "n_filters_scale": 2, "object.big": True, "intensity_scale.trainable": True,
+    "probe.trainable": False, "outer_offset_train": 8, "outer_offset_test": 20,
+    "nimgs_train": 2, "nimgs_test": 2,
+}
+
+
+def test_dose_execute_overwrites_its_keys_and_adds_none():
+    from ptychobench.parity.reference import ORIGINAL_DOSE_RECIPE
+
+    other = _perturbed_cfg()
+    params.execute(2.0)
+    written = ("data_source", "offset", "max_position_jitter", "output_prefix", "gridsize",
+               "n_filters_scale", "object.big", "intensity_scale.trainable")
+    assert {k: params.cfg[k] for k in written} == {k: ORIGINAL_DOSE_RECIPE[k] for k in written}
+    assert params.cfg["nphotons"] == 2.0
+    untouched = set(other) - set(written) - {"nphotons"}
+    assert {k: params.cfg[k] for k in untouched} == {k: other[k] for k in untouched}
+    assert set(params.cfg) == set(REFERENCE_DEFAULTS)
+
+
+def test_snapshot_summarises_the_probe_and_copies_deeply():
+    import numpy as np
+
+    params.set("probe", np.ones((4, 6)))
+    params.cfg["label"] = [[1]]
+    snap = params.snapshot()
+    assert snap["probe"] == "<array (4, 6)>"
+    params.cfg["label"][0].append(2)
+    assert snap["label"] == [[1]]
+    params.set("probe", None)
+    assert params.snapshot()["probe"] is None
+    params.set("probe", [1, 2])  # no shape: still summarised
+    assert params.snapshot()["probe"] == "<array ?>"

@@ -243,3 +243,139 @@ def test_truth_object_through_reassembly_and_stitching_gives_unit_ratio():
     assert abs(m["gauge_corrected_ratio"] - 1.0) < 1e-3
     assert m["coverage"] == 1.0
     assert m["pearson"] > 0.999
+
+
+# ---------------------------------------------------------------------------------------
+# hand-computed small cases (issue 10: each number against a formula written out here)
+# ---------------------------------------------------------------------------------------
+
+
+def _explicit_bilinear(crop, x, y, M, shape):
+    """Shift-and-sum of one M×M crop whose pixel (M//2, M//2) sits at (x, y), written pixel by
+    pixel: crop pixel (i, j) lands at row top+i, col left+j with top = y − M//2; its value is
+    split over the 4 neighbours with weights (1−fr)(1−fc), (1−fr)fc, fr(1−fc), fr·fc."""
+    top, left = y - M // 2, x - M // 2
+    r0, c0 = math.floor(top), math.floor(left)
+    fr, fc = top - r0, left - c0
+    acc, weight = np.zeros(shape), np.zeros(shape)
+    for i in range(M):
+        for j in range(M):
+            for dr, wr in ((0, 1 - fr), (1, fr)):
+                for dc, wc in ((0, 1 - fc), (1, fc)):
+                    r, c = r0 + i + dr, c0 + j + dc
+                    if 0 <= r < shape[0] and 0 <= c < shape[1]:
+                        acc[r, c] += crop[i, j] * wr * wc
+                        weight[r, c] += wr * wc
+    return acc, weight
+
+
+@pytest.mark.parametrize("x,y", [(3.25, 3.5), (4.75, 2.125), (1.5, 6.0)])
+def test_stitch_positions_one_patch_fractional_by_hand(x, y):
+    N, M, shape = 8, 4, (9, 10)
+    patch = np.arange(N * N, dtype=np.float64).reshape(N, N) + 1.0
+    crop = patch[N // 2 - M // 2 : N // 2 + M // 2, N // 2 - M // 2 : N // 2 + M // 2]
+    image, weight = stitch_positions(patch[None], np.array([[x, y]]), shape, M=M)
+    acc, expected_weight = _explicit_bilinear(crop, x, y, M, shape)
+    np.testing.assert_allclose(weight, expected_weight, rtol=0, atol=1e-12)
+    covered = expected_weight > 1e-6
+    np.testing.assert_allclose(image[covered], (acc / (expected_weight + 1e-9))[covered], rtol=2e-7)
+    assert np.all(image[~covered] == 0) and image.dtype == np.float32
+
+
+def test_stitch_positions_original_denominator_guard():
+    """A pixel reached with weight 1e-5 is divided by 1e-5 + 1e-9 (reassemble_position's guard)."""
+    fc = 1e-5
+    patch = np.full((1, 8, 8), 3.0)
+    image, weight = stitch_positions(patch, np.array([[4.0 + fc, 4.0]]), (8, 8), M=4)
+    assert weight[2, 6] == pytest.approx(fc, rel=1e-9)
+    assert image[2, 6] == pytest.approx(3.0 * fc / (fc + 1e-9), rel=1e-6)
+    assert image[2, 6] != pytest.approx(3.0 * fc / (fc - 1e-9), rel=1e-6)
+
+
+def test_stitch_positions_default_crop_is_20_and_uncovered_weight_is_zero():
+    image, weight = stitch_positions(np.ones((1, 64, 64)), np.array([[30.0, 30.0]]), (64, 64))
+    assert weight.sum() == 400 and (weight > 0).sum() == 400
+    assert weight[20:40, 20:40].min() == 1 and np.all(weight[:20] == 0) and np.all(weight[:, 40:] == 0)
+
+
+def test_window_of_coverage_bounding_box():
+    from ptychobench.evaluation.stitching import window_of_coverage
+
+    weight = np.zeros((7, 9))
+    weight[2, 3] = 0.5
+    weight[4, 6] = 2.0
+    assert window_of_coverage(weight) == (slice(2, 5), slice(3, 7))
+    weight[0, 8] = 1e-3
+    assert window_of_coverage(weight) == (slice(0, 5), slice(3, 9))
+
+
+def _metrics_by_hand(stitched, truth, covered, gauge, win):
+    p, t = stitched[covered], truth[covered]
+    aligned = np.where(covered, stitched * t.mean() / p.mean(), 0.0)
+    t_masked = np.where(covered, truth, 0.0)
+    data_range = t.max() - t.min()
+    mse = np.mean((t_masked - aligned) ** 2)
+    pearson = np.sum((p - p.mean()) * (t - t.mean())) / math.sqrt(
+        np.sum((p - p.mean()) ** 2) * np.sum((t - t.mean()) ** 2))
+    from skimage.metrics import structural_similarity
+
+    return {
+        "coverage": covered.sum() / covered.size,
+        "amplitude_ratio": p.mean() / t.mean(),
+        "amplitude_ratio_ls": np.sum(p * t) / np.sum(t * t),
+        "expected_gauge": gauge,
+        "gauge_corrected_ratio": p.mean() / t.mean() / gauge,
+        "amplitude_bias": abs(math.log(p.mean() / t.mean() / gauge)),
+        "pearson": pearson,
+        "mae": np.mean(np.abs(aligned[covered] - t)),
+        "psnr": 10 * math.log10(data_range**2 / mse),
+        "ssim": structural_similarity(t_masked, aligned, data_range=data_range, win_size=win),
+        "stitched_mean": p.mean(),
+        "truth_mean": t.mean(),
+    }
+
+
+@pytest.mark.parametrize("size,win", [(10, 7), (6, 5), (5, 5)])
+def test_amplitude_metrics_by_hand(size, win):
+    """Every metric against its formula on a small noisy case with uncovered garbage; the SSIM
+    window is 7, or the largest odd size that fits a smaller image."""
+    rng = np.random.default_rng(size)
+    truth = rng.uniform(1.0, 3.0, (size, size))
+    covered = np.zeros((size, size), bool)
+    covered[1:, : size - 1] = True
+    stitched = np.where(covered, 0.4 * truth + rng.normal(0, 0.05, truth.shape), 9.0)
+    got = metrics.amplitude_metrics(stitched, truth, covered, gauge=0.5)
+    want = _metrics_by_hand(stitched, truth, covered, 0.5, win)
+    assert set(got) == set(want) | {"frc50"}
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_amplitude_metrics_of_an_empty_reconstruction():
+    truth = np.arange(1.0, 17.0).reshape(4, 4)
+    m = metrics.amplitude_metrics(np.zeros((4, 4)), truth, np.ones((4, 4), bool), gauge=1.0)
+    assert m["amplitude_ratio"] == 0.0 and m["amplitude_bias"] == math.inf and math.isnan(m["pearson"])
+
+
+def test_frc_curve_rings_by_hand_odd_size():
+    """Ring k holds the frequencies at integer distance k from the centre pixel (h//2, w//2)."""
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(9, 11)), rng.normal(size=(9, 11))
+    fa, fb = np.fft.fftshift(np.fft.fft2(a)), np.fft.fftshift(np.fft.fft2(b))
+    rings = 4
+    num, da, db = np.zeros(rings), np.zeros(rings), np.zeros(rings)
+    for y in range(9):
+        for x in range(11):
+            k = int(math.hypot(y - 4, x - 5))
+            if k < rings:
+                num[k] += (fa[y, x] * np.conj(fb[y, x])).real
+                da[k] += abs(fa[y, x]) ** 2
+                db[k] += abs(fb[y, x]) ** 2
+    np.testing.assert_allclose(metrics.frc_curve(a, b), num / np.sqrt(da * db), rtol=1e-10)
+
+
+def test_frc_threshold_plateau_and_flat_start():
+    # a plateau exactly at the threshold is not below it: the crossing is the later ring
+    assert metrics.frc_threshold(np.array([1.0, 0.5, 0.5, 0.2])) == pytest.approx(2.0)
+    # already below at ring 0 and flat: ring 1, no interpolation through a zero slope
+    assert metrics.frc_threshold(np.array([0.3, 0.3, 0.1])) == 1.0

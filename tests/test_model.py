@@ -277,3 +277,26 @@ def test_reassemble_then_extract_roundtrips_consistent_group():
     # every channel's patch sits where the truth canvas says it does
     expected = phys.extract_patches(truth, tf.constant(coords), N).numpy()
     np.testing.assert_allclose(back[:, inner, inner, :], expected[:, inner, inner, :], rtol=1.2e-3, atol=1e-5)
+
+
+def test_gaussian_kernel_3x3_formula():
+    """exp(−(x² + y²)/(2σ²)) on x, y ∈ {−1, 0, 1}, divided by its sum: written out for σ = 1
+    (centre 1, edges e^−½, corners e^−1) and for σ = 0.6."""
+    e, c = np.exp(-0.5), np.exp(-1.0)
+    total = 1 + 4 * e + 4 * c
+    want = np.array([[c, e, c], [e, 1, e], [c, e, c]]) / total
+    got = phys.gaussian_kernel_3x3(1.0)
+    assert got.dtype == np.float32 and got.shape == (3, 3)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    e6, c6 = np.exp(-1 / 0.72), np.exp(-2 / 0.72)
+    want6 = np.array([[c6, e6, c6], [e6, 1, e6], [c6, e6, c6]]) / (1 + 4 * e6 + 4 * c6)
+    np.testing.assert_allclose(phys.gaussian_kernel_3x3(0.6), want6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("N", [8, 64])
+def test_central_mask_is_the_central_half(N):
+    m = phys.central_mask(N)
+    want = np.zeros((N, N))
+    want[N // 4 : 3 * N // 4, N // 4 : 3 * N // 4] = 1
+    assert m.dtype == np.float32
+    np.testing.assert_array_equal(m, want)

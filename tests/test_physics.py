@@ -6,8 +6,12 @@ The fixture arrays come from the original PtychoPINN implementation (see
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+
+from conftest import shared_scope
 
 from ptychobench.physics import forward, objects, probe
 from ptychobench.simulation import illumination
@@ -15,7 +19,7 @@ from ptychobench.simulation import illumination
 N = 64
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared_scope)
 def norm_probe():
     return probe.normalize_probe(probe.default_probe(N, 0.7), 10.0)
 
@@ -232,7 +236,7 @@ def test_dataset_intensity_scale_fixture(fixtures_dir):
 # --- the X/s symmetry -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared_scope)
 def patches():
     rng = np.random.default_rng(5)
     return rng.uniform(0.5, 3.0, size=(12, 1, N, N)).astype(np.float32)
@@ -309,3 +313,31 @@ def test_given_intensity_scale_is_used_for_noise(patches, norm_probe):
     assert 500 < expected < 5000
     assert counts.sum(axis=(1, 2, 3)).mean() == pytest.approx(expected, rel=0.05)
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-3)
+
+
+# --- hand-computed cases (issue 10: mutation survivors) -----------------------------------
+
+
+def test_dataset_intensity_scale_averages_in_float64():
+    """float32 energies whose float32 mean rounds (2²⁴ + 1 is not a float32): the scale uses
+    the exact mean, sqrt(1e6 / 8388608.5)."""
+    energy = np.array([1.0, 2.0**24], np.float32)
+    assert forward.dataset_intensity_scale(energy, 1e6) == pytest.approx(math.sqrt(1e6 / 8388608.5), rel=1e-12)
+
+
+def test_default_probe_default_scale_and_positive_floor(fixtures_dir):
+    """The default argument is the original's default_probe_scale 0.7, and the +1e-9 offset
+    keeps the probe strictly positive where the blurred disk is exactly 0."""
+    raw = np.load(fixtures_dir / "probe_default_raw_N64.npy")
+    p = probe.default_probe(N)
+    np.testing.assert_allclose(p, raw, rtol=1e-6, atol=1e-12)
+    assert p.min() == pytest.approx(1e-9, rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [8, 64])
+def test_probe_mask_radius_quarter_from_pixel_centres(n):
+    """Pixel (r, c) is inside when hypot(r − n/2 + ½, c − n/2 + ½) < n/4, written out."""
+    m = probe.probe_mask(n)
+    want = np.array([[math.hypot(r - n / 2 + 0.5, c - n / 2 + 0.5) < n / 4 for c in range(n)] for r in range(n)])
+    assert m.dtype == np.float32
+    np.testing.assert_array_equal(m, want.astype(np.float32))

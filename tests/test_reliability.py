@@ -140,30 +140,74 @@ def _with(**changes):
     return arrays
 
 
+def _one_nan(key, shape, dtype=np.float32):
+    a = np.ones(shape, dtype)
+    a.flat[1] = np.nan
+    return _with(**{key: a})
+
+
+# Each bad file, and the one message (after "<file>: ") that must answer it.
 BAD_FILES = {
-    "missing key": (_with(diff3d=None), "diff3d"),
-    "complex diffraction": (_with(diff3d=np.ones((6, 64, 64), np.complex64)), "complex"),
-    "text dtype": (_with(xcoords=np.array(["a"] * 6)), "xcoords"),
-    "mismatched coords": (_with(xcoords=np.zeros(5, np.float32)), "xcoords"),
-    "non-square patterns": (_with(diff3d=np.ones((6, 64, 32), np.float32)), "diff3d"),
-    "N not allowed": (_with(diff3d=np.ones((6, 32, 32), np.float32), probeGuess=np.ones((32, 32), np.complex64)), "N must"),
-    "probe shape": (_with(probeGuess=np.ones((32, 32), np.complex64)), "probeGuess"),
-    "NaN in diffraction": (_with(diff3d=np.full((6, 64, 64), np.nan, np.float32)), "NaN"),
-    "Inf in probe": (_with(probeGuess=np.full((64, 64), np.inf, np.complex64)), "probeGuess"),
-    "negative counts": (_with(diff3d=-np.ones((6, 64, 64), np.float32)), "negative"),
+    "missing key": (_with(diff3d=None), "missing key(s) diff3d (has: xcoords, ycoords, probeGuess, objectGuess)"),
+    "two keys missing": (_with(diff3d=None, probeGuess=None),
+                         "missing key(s) diff3d, probeGuess (has: xcoords, ycoords, objectGuess)"),
+    "complex diffraction": (_with(diff3d=np.ones((6, 64, 64), np.complex64)),
+                            "diff3d is complex (complex64) where real values are expected"),
+    "complex ycoords": (_with(ycoords=np.ones(6, np.complex64)),
+                        "ycoords is complex (complex64) where real values are expected"),
+    "text dtype": (_with(xcoords=np.array(["a"] * 6)), "xcoords has dtype <U1; a real number type is expected"),
+    "text probe": (_with(probeGuess=np.array([["a"] * 64] * 64)),
+                   "probeGuess has dtype <U1; a numeric array is expected"),
+    "text object": (_with(objectGuess=np.array([["a"] * 8] * 8)),
+                    "objectGuess has dtype <U1; a numeric array is expected"),
+    "mismatched coords": (_with(xcoords=np.zeros(5, np.float32)),
+                          "xcoords/ycoords must have shape (6,), got (5,) and (6,)"),
+    "mismatched ycoords": (_with(ycoords=np.zeros((6, 1), np.float32)),
+                           "xcoords/ycoords must have shape (6,), got (6,) and (6, 1)"),
+    "non-square patterns": (_with(diff3d=np.ones((6, 64, 32), np.float32)),
+                            "diff3d must have shape (P, N, N), got (6, 64, 32)"),
+    "2-D diffraction": (_with(diff3d=np.ones((64, 64), np.float32)), "diff3d must have shape (P, N, N), got (64, 64)"),
+    "N not allowed": (_with(diff3d=np.ones((6, 32, 32), np.float32), probeGuess=np.ones((32, 32), np.complex64)),
+                      "diff3d patterns are 32x32; N must be one of (64, 128, 256)"),
+    "probe shape": (_with(probeGuess=np.ones((32, 32), np.complex64)), "probeGuess must have shape (64, 64), got (32, 32)"),
+    "NaN in diffraction": (_with(diff3d=np.full((6, 64, 64), np.nan, np.float32)),
+                           "diff3d contains 24576 NaN or Inf value(s)"),
+    "one NaN in xcoords": (_one_nan("xcoords", 6), "xcoords contains 1 NaN or Inf value(s)"),
+    "one NaN in ycoords": (_one_nan("ycoords", 6), "ycoords contains 1 NaN or Inf value(s)"),
+    "one NaN in object": (_one_nan("objectGuess", (8, 8), np.complex64), "objectGuess contains 1 NaN or Inf value(s)"),
+    "Inf in probe": (_with(probeGuess=np.full((64, 64), np.inf, np.complex64)),
+                     "probeGuess contains 4096 NaN or Inf value(s)"),
+    "negative counts": (_with(diff3d=-np.ones((6, 64, 64), np.float32)),
+                        "diff3d has 24576 negative value(s); amplitudes are >= 0"),
+    "zero probe": (_with(probeGuess=np.zeros((64, 64), np.complex64)), "probeGuess is zero everywhere"),
     "empty": (_with(diff3d=np.zeros((0, 64, 64), np.float32), xcoords=np.zeros(0, np.float32),
-                    ycoords=np.zeros(0, np.float32)), "empty"),
-    "empty object": (_with(objectGuess=np.zeros((0, 5), np.complex64)), "objectGuess"),
+                    ycoords=np.zeros(0, np.float32)), "diff3d is empty (0 patterns)"),
+    "empty object": (_with(objectGuess=np.zeros((0, 5), np.complex64)),
+                     "objectGuess must be a non-empty 2-D array, got shape (0, 5)"),
+    "1-D object": (_with(objectGuess=np.ones(5, np.complex64)),
+                   "objectGuess must be a non-empty 2-D array, got shape (5,)"),
+    "object array": (_with(objectGuess=np.array([None, 1], dtype=object)),
+                     "not a readable NPZ file (ValueError: Object arrays cannot be loaded when allow_pickle=False)"),
+    "no arrays at all": ({}, "missing key(s) xcoords, ycoords, diff3d, probeGuess, objectGuess (has: none)"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_file_names_the_problem(tmp_path, case):
-    arrays, needle = BAD_FILES[case]
+    arrays, message = BAD_FILES[case]
     path = write(tmp_path, arrays)
     with pytest.raises(DataError) as err:
         datafile.load_raw_npz(path)
-    assert str(path) in str(err.value) and needle in str(err.value)
+    assert (err.value.source, err.value.message) == (str(path), message)
+
+
+def test_loader_accepts_integer_diffraction_and_a_faint_probe(tmp_path):
+    """Integer counts are real numbers; a probe below 1 everywhere is still a probe."""
+    arrays = _with(diff3d=np.ones((6, 64, 64), np.int16), probeGuess=np.full((64, 64), 0.01, np.complex64))
+    data = datafile.load_raw_npz(write(tmp_path, arrays))
+    assert data.diff3d.dtype == np.float32 and data.probe.dtype == np.complex64
+    assert data.obj.dtype == np.complex64 and data.xcoords.dtype == data.ycoords.dtype == np.float32
+    np.testing.assert_array_equal(data.coords, np.stack([arrays["xcoords"], arrays["ycoords"]], 1))
 
 
 def test_truncated_and_foreign_files(tmp_path):
@@ -174,10 +218,16 @@ def test_truncated_and_foreign_files(tmp_path):
     text.write_text("not an archive")
     single = tmp_path / "single.npy"
     np.save(single, np.zeros(3))
-    for path in (truncated, text, single, tmp_path / "absent.npz"):
+    expected = {
+        truncated: "not a readable NPZ file (BadZipFile: File is not a zip file)",
+        text: "is not an NPZ file (no zip header)",
+        single: "is a single .npy array, not an NPZ archive",
+        tmp_path / "absent.npz": "no such file",
+    }
+    for path, message in expected.items():
         with pytest.raises(DataError) as err:
             datafile.load_raw_npz(path)
-        assert str(path) in str(err.value)
+        assert (err.value.source, err.value.message) == (str(path), message)
 
 
 array_strategy = st.one_of(
@@ -204,6 +254,30 @@ def test_writer_is_atomic(tmp_path):
                           a["objectGuess"])
     assert datafile.load_raw_npz(target).diff3d.shape == (6, 64, 64)
     assert [p.name for p in tmp_path.iterdir()] == ["raw.npz"]
+
+
+def test_writer_stores_the_documented_layout(tmp_path):
+    """float64 inputs are written as the RawData layout: float32 coordinates and patterns,
+    complex64 probe and object, x from column 0 and y from column 1."""
+    target = tmp_path / "raw.npz"
+    coords = np.array([[1.5, 7.25], [2.5, 8.0]])
+    diff = np.full((2, 64, 64), 0.5)
+    probe_, obj = np.ones((64, 64)), np.full((9, 9), 2.0)
+    datafile.save_raw_npz(target, coords, diff, probe_, obj)
+    with np.load(target) as raw:
+        dtypes = {key: raw[key].dtype for key in raw.files}
+        assert raw["xcoords"].tolist() == [1.5, 2.5] and raw["ycoords"].tolist() == [7.25, 8.0]
+    assert dtypes == {"xcoords": np.float32, "ycoords": np.float32, "diff3d": np.float32,
+                      "probeGuess": np.complex64, "objectGuess": np.complex64}
+
+
+def test_writer_error_names_the_file_and_leaves_nothing(tmp_path):
+    target = tmp_path / "missing-folder" / "raw.npz"
+    a = good_arrays()
+    with pytest.raises(DataError) as err:
+        datafile.save_raw_npz(target, np.zeros((6, 2)), a["diff3d"], a["probeGuess"], a["objectGuess"])
+    assert (err.value.source, err.value.message) == (str(target), "cannot write: No such file or directory")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- the command line ---------------------------------------------------------------------------------
@@ -308,11 +382,11 @@ def test_our_errors_share_one_base():
 
 
 @pytest.mark.parametrize("content, message", [
-    ({"other": np.zeros(3)}, "missing key(s) probeGuess"),
-    ({"probeGuess": np.zeros((32, 32), np.complex64)}, "probeGuess must have shape (64, 64)"),
-    ({"probeGuess": np.full((64, 64), np.nan, np.complex64)}, "NaN or Inf"),
-    ({"probeGuess": np.zeros((64, 64), np.complex64)}, "zero everywhere"),
-    ({"probeGuess": np.array([["a"] * 64] * 64)}, "numeric array"),
+    ({"other": np.zeros(3)}, "missing key(s) probeGuess (has: other)"),
+    ({"probeGuess": np.zeros((32, 32), np.complex64)}, "probeGuess must have shape (64, 64), got (32, 32)"),
+    ({"probeGuess": np.full((64, 64), np.nan, np.complex64)}, "probeGuess contains 4096 NaN or Inf value(s)"),
+    ({"probeGuess": np.zeros((64, 64), np.complex64)}, "probeGuess is zero everywhere"),
+    ({"probeGuess": np.array([["a"] * 64] * 64)}, "probeGuess has dtype <U1; a numeric array is expected"),
 ])
 def test_probe_file_errors_name_the_file(tmp_path, content, message):
     """The custom scenarios' probe file: one DataError naming the file for each bad input."""
@@ -320,7 +394,14 @@ def test_probe_file_errors_name_the_file(tmp_path, content, message):
     np.savez(path, **content)
     with pytest.raises(DataError) as err:
         datafile.load_probe_npz(path, 64)
-    assert str(path) in str(err.value) and message in str(err.value)
+    assert (err.value.source, err.value.message) == (str(path), message)
+
+
+def test_probe_file_faint_probe_loads_as_complex64(tmp_path):
+    path = tmp_path / "probe.npz"
+    np.savez(path, probeGuess=np.full((64, 64), 0.01))
+    probe_ = datafile.load_probe_npz(path, 64)
+    assert probe_.dtype == np.complex64 and probe_[0, 0] == np.complex64(0.01)
 
 
 def test_custom_scenario_without_probe_file_says_how():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from conftest import shared_scope
 from scipy.spatial import cKDTree
 
 from ptychobench.errors import ConfigError
@@ -17,12 +19,12 @@ OUTER = 20  # stride 10
 SIZE = 128
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared_scope)
 def norm_probe():
     return probe.normalize_probe(probe.default_probe(N, 0.7), 10.0)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared_scope)
 def grid_objects():
     """Two smooth-ish, asymmetric, positive objects (2, SIZE, SIZE)."""
     rng = np.random.default_rng(11)
@@ -30,7 +32,7 @@ def grid_objects():
     return (rng.uniform(0.5, 4.0, size=(2, SIZE, SIZE)) * ramp).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared_scope)
 def grid_noiseless(grid_objects, norm_probe):
     return legacy_grid.simulate_grid(
         grid_objects,
@@ -439,3 +441,146 @@ def test_illuminate_thread_count_does_not_change_numbers(norm_probe, monkeypatch
         assert np.array_equal(X, X1)
         assert np.array_equal(I, I1)
         assert s == s1
+
+
+# --- hand-computed cases and documented dtypes (issue 10: mutation survivors) -------------
+
+
+def _bilinear_by_hand(obj, x, y, N):
+    """patch[r, c] = O(y − N//2 + r, x − N//2 + c), bilinear, zero outside, pixel by pixel."""
+    out = np.zeros((N, N), obj.dtype)
+    for r in range(N):
+        for c in range(N):
+            yy, xx = y - N // 2 + r, x - N // 2 + c
+            r0, c0 = int(np.floor(yy)), int(np.floor(xx))
+            fr, fc = yy - r0, xx - c0
+            for dr, wr in ((0, 1 - fr), (1, fr)):
+                for dc, wc in ((0, 1 - fc), (1, fc)):
+                    rr, cc = r0 + dr, c0 + dc
+                    if 0 <= rr < obj.shape[0] and 0 <= cc < obj.shape[1]:
+                        out[r, c] += wr * wc * obj[rr, cc]
+    return out
+
+
+@pytest.mark.parametrize("N", [5, 8])
+def test_extract_patches_bilinear_by_hand(N):
+    """Fractional in both axes, and at the object's edges (where the padding must suffice)."""
+    rng = np.random.default_rng(N)
+    obj = rng.uniform(0.5, 2.0, (17, 19))
+    coords = np.array([[7.3, 8.6], [0.25, 0.75], [18.6, 16.2], [3.0, 15.9]])
+    patches = nongrid.extract_patches(obj, coords, N)
+    for k, (x, y) in enumerate(coords):
+        np.testing.assert_allclose(patches[k], _bilinear_by_hand(obj, x, y, N), rtol=2e-7, atol=1e-7)
+
+
+def test_extract_patches_more_positions_than_one_chunk():
+    obj = np.arange(40 * 40, dtype=np.float32).reshape(40, 40)
+    n = nongrid.POSITION_CHUNK + 3
+    coords = np.tile(np.array([[20.0, 20.0]], np.float32), (n, 1))
+    coords[-1] = [10.0, 12.0]
+    patches = nongrid.extract_patches(obj, coords, 4)
+    np.testing.assert_array_equal(patches[-1], obj[10:14, 8:12])
+    np.testing.assert_array_equal(patches[n // 2], obj[18:22, 18:22])
+
+
+def test_random_positions_boundary_of_the_buffer():
+    with pytest.raises(ConfigError) as info:
+        nongrid.random_positions(3, 20, 10, seed=0)
+    assert (info.value.field, info.value.message) == ("size", "object size 20 leaves no room inside buffer 10")
+    inside = nongrid.random_positions(50, 21, 10, seed=0)
+    assert inside.min() >= 10 and inside.max() <= 11
+
+
+def _patterns(P=6):
+    from ptychobench.simulation.data import SimulatedPatterns
+
+    coords = np.array([[5.0, 9.0], [1.0, 3.0], [7.0, 3.0], [2.0, 8.0], [4.0, 1.0], [6.0, 5.0]], np.float32)[:P]
+    return SimulatedPatterns(
+        diffraction=np.arange(P, dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32),
+        object_patches=np.arange(P, dtype=np.float32)[:, None, None] + np.zeros((1, 2, 2), np.float32),
+        coords=coords, intensity_scale=3.5,
+    )
+
+
+def test_split_by_axis_orders_by_y_then_cuts():
+    data = _patterns()
+    train, test = nongrid.split_by_axis(data)  # default: half, by y (stable for ties)
+    assert train.coords[:, 1].tolist() == [1.0, 3.0, 3.0] and test.coords[:, 1].tolist() == [5.0, 8.0, 9.0]
+    assert train.diffraction[:, 0, 0].tolist() == [4.0, 1.0, 2.0]
+    assert train.object_patches[:, 0, 0].tolist() == [4.0, 1.0, 2.0]
+    assert train.intensity_scale == test.intensity_scale == 3.5
+    by_x, _ = nongrid.split_by_axis(data, 1 / 3, "x")
+    assert by_x.coords[:, 0].tolist() == [1.0, 2.0]
+
+
+def test_grouping_all_but_the_seed_when_k_reaches_every_other_point():
+    """5 positions, K = 10: K is cut to 4 (every other point), so each group of 4 is the
+    other 4 positions without repetition."""
+    coords = np.array([[0, 0], [10, 0], [0, 10], [10, 10], [5, 5]], np.float32)
+    idx = grouping.group_indices(coords, 5, gridsize=2, neighbor_count=10, seed=1)
+    assert idx.dtype == np.int64 and idx.min() >= 0 and idx.max() <= 4
+    for members in idx:
+        assert len(set(members.tolist())) == 4
+    assert sorted({(set(range(5)) - set(m.tolist())).pop() for m in idx}) == [0, 1, 2, 3, 4]
+
+
+def test_grouping_with_replacement_draws_the_seed_too():
+    coords = np.array([[0, 0], [10, 0], [0, 10]], np.float32)
+    idx = grouping.group_indices(coords, 40, gridsize=2, neighbor_count=4, seed=0, enable_oversampling=True)
+    assert any(len(set(m.tolist())) == 3 for m in idx)  # the seed and both neighbours in one group
+
+
+def test_grouping_refusal_message():
+    coords = nongrid.random_positions(20, 128, 10, seed=0)
+    with pytest.raises(ConfigError) as info:
+        grouping.group_indices(coords, 21, gridsize=2, neighbor_count=4, seed=0)
+    assert info.value.message == "21 groups requested from 20 positions (set enable_oversampling for gridsize > 1)"
+
+
+def test_grouped_data_has_the_documented_dtypes(grid_objects, norm_probe):
+    """float64 inputs still give the documented layout: float32 arrays, int32 image index."""
+    data, _ = legacy_grid.simulate_grid(
+        grid_objects.astype(np.float64), norm_probe.astype(np.complex128), N=N, gridsize=GS, offset=OFFSET,
+        outer_offset=OUTER, nphotons=1e6, seed=1, noise=False,
+    )
+    coords = nongrid.random_positions(30, 128, 34, seed=0).astype(np.float64)
+    sim = nongrid.simulate_nongrid(grid_objects[0].astype(np.float64), norm_probe, coords, nphotons=1e6, seed=0)
+    idx = grouping.group_indices(sim.coords, 10, gridsize=2, neighbor_count=4, seed=0)
+    grouped = grouping.group(sim, idx)
+    for g in (data, grouped):
+        assert {k: getattr(g, k).dtype for k in ("X", "Y_I", "coords_offsets", "coords_relative", "coords_nn")} == {
+            k: np.float32 for k in ("X", "Y_I", "coords_offsets", "coords_relative", "coords_nn")}
+        assert g.image_index.dtype == np.int32 and g.image_index.shape == (g.X.shape[0],)
+    assert sim.object_patches.dtype == np.float32 and sim.diffraction.dtype == np.float32
+
+
+def test_with_X_keeps_every_other_field(grid_noiseless):
+    data, _ = grid_noiseless
+    new = data.with_X(data.X * 2, g=3.0)
+    for name in ("Y_I", "coords_offsets", "coords_relative", "image_index", "coords_nn"):
+        assert getattr(new, name) is getattr(data, name), name
+    assert new.scale_factors == {**data.scale_factors, "g": 3.0}
+    np.testing.assert_array_equal(new.X, data.X * 2)
+
+
+def test_simulate_grid_draws_poisson_noise_by_default(grid_objects, norm_probe):
+    kwargs = dict(N=N, gridsize=GS, offset=OFFSET, outer_offset=OUTER, nphotons=1e6, seed=1)
+    noisy, _ = legacy_grid.simulate_grid(grid_objects, norm_probe, **kwargs)
+    clean, _ = legacy_grid.simulate_grid(grid_objects, norm_probe, noise=False, **kwargs)
+    assert not np.array_equal(noisy.X, clean.X)
+
+
+def test_grid_layout_object_exactly_one_group():
+    layout = legacy_grid.grid_layout(1, 68, N, GS, OFFSET, OUTER)  # size == bigN
+    assert (layout.ny, layout.nx, layout.bigN) == (1, 1, 68)
+    with pytest.raises(ConfigError) as info:
+        legacy_grid.grid_layout(1, 67, N, GS, OFFSET, OUTER)
+    assert (info.value.field, info.value.message) == ("size", "object size 67 is smaller than the group size bigN=68")
+
+
+def test_object_normalization_averages_in_float64():
+    """Group maxima 1 and 2²⁴ (float32): the mean 8388608.5 is exact only in float64."""
+    layout = legacy_grid.grid_layout(2, 68, N, GS, OFFSET, OUTER)
+    objects = np.ones((2, 68, 68), np.float32)
+    objects[1, 30, 30] = 2.0**24
+    assert legacy_grid.object_normalization(objects, layout) == 8388608.5

@@ -19,12 +19,15 @@ class ConfigError(PtychoBenchError, ValueError):
     ----------
     field : str
         The configuration key or dataclass field that is wrong.
+    message : str
+        What it must be, with the value that was given.
     """
 
     def __init__(self, field: str, message: str):
         self.field = field
         if len(message) > 300:  # e.g. a 400-digit integer quoted back
             message = message[:200] + " ... " + message[-40:]
+        self.message = message
         super().__init__(f"{field}: {message}")
 
 
@@ -32,7 +35,7 @@ class DataError(PtychoBenchError, ValueError):
     """Malformed input data: a missing key, a wrong dtype or shape, NaN/Inf values."""
 
     def __init__(self, source: str, message: str):
-        self.source = source
+        self.source, self.message = source, message
         super().__init__(f"{source}: {message}")
 
 

@@ -64,10 +64,7 @@ def _read_npz(path: str | Path, keys) -> dict:
     if not magic.startswith(b"PK"):
         raise DataError(source, "is not an NPZ file (no zip header)")
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(source, "is a single .npy array, not an NPZ archive")
-        with loaded as npz:
+        with np.load(path, allow_pickle=False) as npz:  # a zip header: always an NpzFile
             missing = [k for k in keys if k not in npz.files]
             if missing:
                 raise DataError(source, f"missing key(s) {', '.join(missing)} (has: {', '.join(npz.files) or 'none'})")

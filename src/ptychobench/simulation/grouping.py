@@ -47,7 +47,8 @@ def group_indices(
     k = min(neighbor_count, n_points - 1)
     _, nn = cKDTree(coords).query(coords[seeds], k=k + 1)
     nn = np.asarray(nn).reshape(n_groups, k + 1)
-    neighbours = np.stack([row[row != s][:k] if np.any(row == s) else row[:k] for row, s in zip(nn, seeds)])
+    # the seed itself is dropped from its neighbours (it need not be first when positions tie)
+    neighbours = np.stack([row[row != s][:k] for row, s in zip(nn, seeds)])
     if k >= C:
         picks = np.argsort(rng.random_sample((n_groups, k)), axis=1)[:, :C]
         return np.take_along_axis(neighbours, picks, axis=1).astype(np.int64)
