@@ -11,12 +11,12 @@ that it is equivalent, in docs/mutation-survivors.md).
 from __future__ import annotations
 
 import collections
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from ptychobench.atomic import atomic_write_text
 
 OUT = Path("docs/mutation-summary.md")
 
@@ -67,11 +67,7 @@ def main() -> int:
         lines += [f"- `{n}`" for n in names]
     text = "\n".join(lines) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=OUT.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f.name, OUT)
+    atomic_write_text(OUT, text)
     print(f"{OUT}: {100 * score:.1f}% killed")
     return 0
 

@@ -450,3 +450,28 @@ def test_report_comparison_covers_every_scenario(tmp_path):
     assert compare(a, _fake_report(tmp_path / "b"))["problems"] == []
     problems = compare(a, _fake_report(tmp_path / "c", pearson_gs1=0.6))["problems"]
     assert len(problems) == 1 and problems[0].startswith("modern_gs1_ideal.pearson")
+
+
+# --- the one atomic-write helper ----------------------------------------------------------------
+
+
+def test_atomic_write_replaces_whole_files_only(tmp_path):
+    from ptychobench.atomic import atomic_path, atomic_write_text
+
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "first\n")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half of the sec")
+            raise RuntimeError("killed while writing")
+    assert target.read_text() == "first\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+    atomic_write_text(target, "second\n")
+    assert target.read_text() == "second\n" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_write_into_a_missing_folder_raises_oserror(tmp_path):
+    from ptychobench.atomic import atomic_write_text
+
+    with pytest.raises(OSError):
+        atomic_write_text(tmp_path / "absent" / "out.txt", "x")

@@ -12,6 +12,11 @@ itself: they are fetched once from the npm registry (tarball integrity checked a
 registry's sha512), cached in ``$PTYCHOBENCH_ASSETS`` (default ``~/.cache/ptychobench/asv-assets``),
 and the pages are rewritten to load ``vendor/...``. ``--fetch-assets`` only fills the cache
 (the image does this at build time).
+
+``--asv-config OUT`` writes the asv configuration ``asv publish`` uses: ``asv.conf.json``
+with ``project_url`` and ``show_commit_url`` taken from the git remote ``origin`` (a GitHub
+or GitLab web address), or left out when there is no such remote, so no commit link on the
+site leads nowhere.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import sys
 import tarfile
 import urllib.request
 from pathlib import Path
+
+from .atomic import atomic_write_bytes
 
 REGISTRY = "https://registry.npmjs.org"
 #: CDN address in asv's pages -> (npm package, version, file in its tarball)
@@ -83,9 +90,7 @@ def fetch_assets(cache: Path | None = None) -> Path:
             for member in members:
                 data = tar.extractfile(member).read()
                 target = cache / _local_name(package, version, member)
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
+                atomic_write_bytes(target, data)
     return cache
 
 
@@ -159,13 +164,60 @@ def build_site(asv_html: Path, reports: Path, out: Path) -> Path:
     return out
 
 
+def web_url(remote: str | None) -> str | None:
+    """The web address of a git remote (``git@host:owner/name.git``, ``https://host/owner/name``),
+    or None for a local path, another scheme, or no remote."""
+    if not remote:
+        return None
+    remote = remote.strip()
+    match = re.fullmatch(r"(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?", remote)
+    if match:
+        return f"https://{match.group(1)}/{match.group(2)}"
+    match = re.fullmatch(r"https?://(?:[^@/]+@)?([^/]+)/(.+?)(?:\.git)?/?", remote)
+    if match:
+        return f"https://{match.group(1)}/{match.group(2)}"
+    return None
+
+
+def git_remote(repo: Path = Path(".")) -> str | None:
+    """``git remote get-url origin`` in ``repo``, or None when there is none."""
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(repo), "remote", "get-url", "origin"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def write_asv_config(src: Path, out: Path, remote: str | None) -> dict:
+    """``src`` (asv.conf.json, comments allowed) with the project and commit URLs of ``remote``
+    set, or removed when it has no web address; written to ``out`` as plain JSON."""
+    from asv.util import load_json
+
+    conf = load_json(str(src), js_comments=True)
+    conf.pop("project_url", None)
+    conf.pop("show_commit_url", None)
+    url = web_url(remote)
+    if url:
+        conf["project_url"] = url
+        conf["show_commit_url"] = f"{url}/commit/"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, (json.dumps(conf, indent=2) + "\n").encode())
+    return conf
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--asv-html", default=".asv/html")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--out", default="site")
     parser.add_argument("--fetch-assets", action="store_true", help="only fill the asset cache, then stop")
+    parser.add_argument("--asv-config", metavar="OUT", type=Path,
+                        help="only write asv.conf.json with the git remote's URLs to OUT, then stop")
     args = parser.parse_args(argv)
+    if args.asv_config:
+        conf = write_asv_config(Path("asv.conf.json"), args.asv_config, git_remote())
+        print(f"{args.asv_config}: project_url {conf.get('project_url', '(none: no web remote)')}")
+        return 0
     if args.fetch_assets:
         print(fetch_assets())
         return 0

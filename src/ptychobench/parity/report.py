@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..atomic import atomic_write_text  # noqa: E402
 from ..errors import DataError  # noqa: E402
 from ..stages import STAGE_MEANING, STAGES, stage_ratios  # noqa: E402
 from .checks import LOSS_KEYS  # noqa: E402
@@ -165,14 +166,6 @@ def check_artifacts(check) -> dict:
     if render is not None and check.details:
         files.update(render(check))
     return files
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def new_report_dir(root: Path) -> tuple[Path, Path]:

@@ -4,18 +4,18 @@ Keys: ``xcoords``, ``ycoords`` (P,) scan positions in object pixels; ``diff3d``
 (P, N, N) diffraction amplitude (real, ≥ 0); ``probeGuess`` (N, N) complex probe;
 ``objectGuess`` (H, W) object (complex or real). Every problem with a file ends in one
 :class:`~ptychobench.errors.DataError` naming the file and the key; files are written
-to a temporary name and renamed, so a reader never sees half a file.
+through :func:`ptychobench.atomic.atomic_path`, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import DataError
 
 REQUIRED_KEYS = ("xcoords", "ycoords", "diff3d", "probeGuess", "objectGuess")
@@ -145,17 +145,15 @@ def load_raw_npz(path: str | Path) -> RawDataFile:
 def save_raw_npz(path: str | Path, coords: np.ndarray, diff3d: np.ndarray, probe: np.ndarray, obj: np.ndarray) -> None:
     """Write a raw-data NPZ atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npz")
     try:
-        np.savez(
-            tmp,
-            xcoords=np.asarray(coords[:, 0], np.float32),
-            ycoords=np.asarray(coords[:, 1], np.float32),
-            diff3d=np.asarray(diff3d, np.float32),
-            probeGuess=np.asarray(probe, np.complex64),
-            objectGuess=np.asarray(obj, np.complex64),
-        )
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                xcoords=np.asarray(coords[:, 0], np.float32),
+                ycoords=np.asarray(coords[:, 1], np.float32),
+                diff3d=np.asarray(diff3d, np.float32),
+                probeGuess=np.asarray(probe, np.complex64),
+                objectGuess=np.asarray(obj, np.complex64),
+            )
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise DataError(str(path), f"cannot write: {err.strerror}") from None
