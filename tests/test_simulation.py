@@ -81,9 +81,9 @@ def test_grid_layout_object_too_small():
 
 
 def test_channel_offsets_row_major():
-    corners = legacy_grid.channel_offsets(N, 2, OFFSET)
+    corners = legacy_grid.channel_offsets(2, OFFSET)
     assert corners.tolist() == [[0, 0], [0, 4], [4, 0], [4, 4]]
-    corners3 = legacy_grid.channel_offsets(N, 3, 5)
+    corners3 = legacy_grid.channel_offsets(3, 5)
     assert corners3[5].tolist() == [5, 10]  # c=5 -> row 1, col 2
 
 
@@ -462,7 +462,7 @@ def _bilinear_by_hand(obj, x, y, N):
     return out
 
 
-@pytest.mark.parametrize("N", [5, 8])
+@pytest.mark.parametrize("N", [5, 8, 32])
 def test_extract_patches_bilinear_by_hand(N):
     """Fractional in both axes, and at the object's edges (where the padding must suffice)."""
     rng = np.random.default_rng(N)
@@ -475,7 +475,7 @@ def test_extract_patches_bilinear_by_hand(N):
 
 def test_extract_patches_more_positions_than_one_chunk():
     obj = np.arange(40 * 40, dtype=np.float32).reshape(40, 40)
-    n = nongrid.POSITION_CHUNK + 3
+    n = 2 * nongrid.POSITION_CHUNK + 3
     coords = np.tile(np.array([[20.0, 20.0]], np.float32), (n, 1))
     coords[-1] = [10.0, 12.0]
     patches = nongrid.extract_patches(obj, coords, 4)
@@ -584,3 +584,69 @@ def test_object_normalization_averages_in_float64():
     objects = np.ones((2, 68, 68), np.float32)
     objects[1, 30, 30] = 2.0**24
     assert legacy_grid.object_normalization(objects, layout) == 8388608.5
+
+
+def test_loader_accepts_zero_counts_and_counts_negatives_exactly(tmp_path):
+    from ptychobench.errors import DataError
+    from ptychobench.simulation import datafile
+
+    rng = np.random.default_rng(0)
+    arrays = {"xcoords": np.full(2, 40.0), "ycoords": np.full(2, 40.0), "diff3d": np.zeros((2, 64, 64)),
+              "probeGuess": np.ones((64, 64), np.complex64), "objectGuess": np.ones((80, 80))}
+    np.savez(tmp_path / "zeros.npz", **arrays)
+    assert datafile.load_raw_npz(tmp_path / "zeros.npz").diff3d.max() == 0  # no photon is valid data
+    arrays["diff3d"] = rng.uniform(0.0, 0.9, (2, 64, 64))
+    arrays["diff3d"][1, 3, 4] = -0.5
+    np.savez(tmp_path / "one.npz", **arrays)
+    with pytest.raises(DataError) as err:
+        datafile.load_raw_npz(tmp_path / "one.npz")
+    assert err.value.message == "diff3d has 1 negative value(s); amplitudes are >= 0"
+
+
+def test_split_by_axis_keeps_the_order_of_ties():
+    from ptychobench.simulation.data import SimulatedPatterns
+
+    y = np.array([i % 2 for i in range(200)], np.float32)
+    data = SimulatedPatterns(diffraction=np.arange(200, dtype=np.float32)[:, None, None],
+                             object_patches=np.zeros((200, 1, 1), np.float32),
+                             coords=np.stack([np.zeros(200, np.float32), y], 1), intensity_scale=1.0)
+    train, test = nongrid.split_by_axis(data)
+    assert train.diffraction[:, 0, 0].tolist() == list(range(0, 200, 2))
+    assert test.diffraction[:, 0, 0].tolist() == list(range(1, 200, 2))
+
+
+def test_batching_does_not_change_the_numbers(grid_objects, norm_probe, monkeypatch):
+    kwargs = dict(N=N, gridsize=GS, offset=OFFSET, outer_offset=OUTER, nphotons=1e6, seed=1, noise=False)
+    whole, _ = legacy_grid.simulate_grid(grid_objects, norm_probe, **kwargs)
+    monkeypatch.setattr(illumination, "PATTERNS_PER_BATCH", 12)  # 3 groups of 4 per batch
+    batched, _ = legacy_grid.simulate_grid(grid_objects, norm_probe, **kwargs)
+    np.testing.assert_array_equal(batched.X, whole.X)
+    np.testing.assert_array_equal(batched.Y_I, whole.Y_I)
+
+
+def test_legacy_dataset_scale_with_an_asymmetric_probe(grid_objects):
+    """Σ|P·O|² with a probe lit only in its top-left corner: the energy is not the same for
+    the probe flipped, so the convolution's kernel orientation matters."""
+    probe_ = np.zeros((N, N), np.complex64)
+    probe_[:20, :12] = np.linspace(0.5, 2.0, 12)[None, :]
+    data, layout = legacy_grid.simulate_grid(grid_objects, probe_, N=N, gridsize=GS, offset=OFFSET,
+                                             outer_offset=OUTER, nphotons=1e6, seed=1, noise=False)
+    norm = data.scale_factors["norm_Y_I"]
+    p2 = np.abs(probe_.astype(np.complex128)) ** 2
+    energies = []
+    for g in range(layout.n_groups):
+        img, rem = divmod(g, layout.ny * layout.nx)
+        gy, gx = divmod(rem, layout.nx)
+        for c in range(GS * GS):
+            r = gy * layout.stride + (c // GS) * OFFSET
+            col = gx * layout.stride + (c % GS) * OFFSET
+            patch = grid_objects[img, r : r + N, col : col + N].astype(np.float64) / norm
+            energies.append(np.sum(p2 * patch**2))
+    assert data.scale_factors["s_sim"] == pytest.approx(np.sqrt(1e6 / np.mean(energies)), rel=1e-5)
+
+
+def test_normalization_gain_sums_in_float64():
+    X = np.full((2, 64, 64, 1), 1.0, np.float32)
+    X[0, 0, 0, 0] = 2.0**12  # 2²⁴ + 4095 is not a float32: the energy must be summed in float64
+    energy = (64 * 64 - 1 + 2.0**24 + 64 * 64) / 2
+    assert normalization.normalization_gain(X, 64) == pytest.approx(np.sqrt(32.0**2 / energy), rel=1e-12)

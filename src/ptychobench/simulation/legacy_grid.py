@@ -55,7 +55,7 @@ def grid_layout(n_images: int, size: int, N: int, gridsize: int, offset: int, ou
     return GridLayout(n_images, n_per_axis, n_per_axis, stride, bigN)
 
 
-def channel_offsets(N: int, gridsize: int, offset: int) -> np.ndarray:
+def channel_offsets(gridsize: int, offset: int) -> np.ndarray:
     """Top-left corner ``(row, col)`` of each channel's patch inside its group.
 
     Returns
@@ -84,7 +84,7 @@ def grid_coordinates(layout: GridLayout, N: int, gridsize: int, offset: int):
     centre_x = np.tile(gx.ravel() * layout.stride + layout.bigN / 2, layout.n_images)
     centre_y = np.tile(gy.ravel() * layout.stride + layout.bigN / 2, layout.n_images)
     coords_offsets = np.stack([centre_x, centre_y], axis=1)[:, None, :, None]
-    corners = channel_offsets(N, gridsize, offset)
+    corners = channel_offsets(gridsize, offset)
     # patch centre inside the group = corner + N/2; group centre inside the group = bigN/2
     rel_x = layout.bigN / 2 - (corners[:, 1] + N / 2)
     rel_y = layout.bigN / 2 - (corners[:, 0] + N / 2)
@@ -176,7 +176,7 @@ def simulate_grid(
     """
     objects = np.asarray(objects, dtype=np.float32)
     layout = grid_layout(objects.shape[0], objects.shape[1], N, gridsize, offset, outer_offset)
-    corners = channel_offsets(N, gridsize, offset)
+    corners = channel_offsets(gridsize, offset)
     if norm_Y_I is None:
         norm_Y_I = object_normalization(objects, layout)
     inv_norm = np.float32(1.0 / norm_Y_I)
