@@ -379,3 +379,13 @@ def test_frc_threshold_plateau_and_flat_start():
     assert metrics.frc_threshold(np.array([1.0, 0.5, 0.5, 0.2])) == pytest.approx(2.0)
     # already below at ring 0 and flat: ring 1, no interpolation through a zero slope
     assert metrics.frc_threshold(np.array([0.3, 0.3, 0.1])) == 1.0
+
+
+def test_amplitude_metrics_flat_truth_uses_unit_data_range():
+    """A constant truth has no range; PSNR then uses a data range of 1 (written out)."""
+    truth = np.full((8, 8), 2.0)
+    covered = np.ones((8, 8), bool)
+    stitched = truth + np.linspace(-0.1, 0.1, 64).reshape(8, 8)
+    m = metrics.amplitude_metrics(stitched, truth, covered, gauge=1.0)
+    aligned = stitched * (2.0 / stitched.mean())
+    assert m["psnr"] == pytest.approx(10 * math.log10(1.0 / np.mean((truth - aligned) ** 2)), rel=1e-9)

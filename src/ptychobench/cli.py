@@ -58,7 +58,7 @@ def cmd_run(args) -> int:
         result = legacy.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
     text = json.dumps(result.to_json(), indent=2) + "\n"
     if args.out:
-        from .parity.report import atomic_write_text
+        from .atomic import atomic_write_text
 
         atomic_write_text(Path(args.out), text)
         print(args.out)
@@ -68,6 +68,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_parity(args) -> int:
+    from .atomic import atomic_write_text
     from .parity import report, runner
 
     profile = _profile(args)
@@ -80,8 +81,8 @@ def cmd_parity(args) -> int:
         print(check.summary())
     if args.output_legacy_defaults:
         loss = outcome.check("loss_config")
-        report.atomic_write_text(Path(args.output_legacy_defaults),
-                                 report.to_json(loss.details["legacy_params_cfg_defaults"]))
+        atomic_write_text(Path(args.output_legacy_defaults),
+                          report.to_json(loss.details["legacy_params_cfg_defaults"]))
     folder = report.write_report(outcome, args.reports)
     print(f"parity {'PASSED' if outcome.passed else 'FAILED'}; report:")
     print(folder)
