@@ -100,7 +100,8 @@ def lock(session: nox.Session) -> None:
 @nox.session(default=False)
 def mutants(session: nox.Session) -> None:
     """Mutation testing (mutmut, hash-locked) of physics/, simulation/, evaluation/, config/ and
-    model/physics_layers.py against their unit tests; writes docs/mutation-summary.md.
+    model/physics_layers.py against their unit tests; writes docs/mutation-summary.md and
+    docs/mutation-survivors.md (each survivor with the argument that it is equivalent).
 
     Heavy: hours on 2 cores. ``nox -s mutants -- summary`` only rewrites the summary from the
     results already in ``mutants/``.
@@ -110,6 +111,8 @@ def mutants(session: nox.Session) -> None:
     if "summary" not in session.posargs:
         session.run("mutmut", "run", "--max-children", str(os.cpu_count() or 1), env=ENV)
     session.run("python", "scripts/mutation_summary.py", env=ENV)
+    # Every survivor must be filed under a written argument (or the session fails).
+    session.run("python", "scripts/mutation_survivors.py", env=ENV)
 
 
 @nox.session(default=False)

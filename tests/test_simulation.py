@@ -597,6 +597,7 @@ def test_loader_accepts_zero_counts_and_counts_negatives_exactly(tmp_path):
     assert datafile.load_raw_npz(tmp_path / "zeros.npz").diff3d.max() == 0  # no photon is valid data
     arrays["diff3d"] = rng.uniform(0.0, 0.9, (2, 64, 64))
     arrays["diff3d"][1, 3, 4] = -0.5
+    arrays["diff3d"][0, :2, :2] = 0.0  # zero counts are not negative
     np.savez(tmp_path / "one.npz", **arrays)
     with pytest.raises(DataError) as err:
         datafile.load_raw_npz(tmp_path / "one.npz")
@@ -650,3 +651,11 @@ def test_normalization_gain_sums_in_float64():
     X[0, 0, 0, 0] = 2.0**12  # 2²⁴ + 4095 is not a float32: the energy must be summed in float64
     energy = (64 * 64 - 1 + 2.0**24 + 64 * 64) / 2
     assert normalization.normalization_gain(X, 64) == pytest.approx(np.sqrt(32.0**2 / energy), rel=1e-12)
+
+
+@pytest.mark.parametrize("gridsize,neighbor_count", [(1, 4), (2, 2), (2, 4)])
+def test_group_indices_are_int64_on_every_path(gridsize, neighbor_count):
+    """gridsize 1 (seeds only), K < C (seed pool with replacement), K >= C (K-NN draw)."""
+    coords = nongrid.random_positions(30, 128, 10, seed=0)
+    idx = grouping.group_indices(coords, 10, gridsize, neighbor_count, seed=0)
+    assert idx.dtype == np.int64 and idx.shape == (10, gridsize * gridsize)
