@@ -188,8 +188,9 @@ def publish(session: nox.Session) -> None:
     """``asv publish``, then one static site: the asv pages, the latest parity report, links between them."""
     install(session)
     # The site's commit links point at the git remote "origin", or are left out without one.
-    session.run("python", "-m", "ptychobench.site", "--asv-config", ".asv/publish.conf.json", env=ENV)
-    session.run("asv", "publish", "--config", ".asv/publish.conf.json", external=True)
+    # asv runs in the folder of its config file, so the derived config lives beside asv.conf.json.
+    session.run("python", "-m", "ptychobench.site", "--asv-config", ".asv-publish.conf.json", env=ENV)
+    session.run("asv", "publish", "--config", ".asv-publish.conf.json", external=True)
     session.run("python", "-m", "ptychobench.site", "--asv-html", ".asv/html", "--reports", REPORTS,
                 "--out", str(SITE))
     print(SITE / "index.html")

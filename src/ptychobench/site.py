@@ -13,7 +13,8 @@ registry's sha512), cached in ``$PTYCHOBENCH_ASSETS`` (default ``~/.cache/ptycho
 and the pages are rewritten to load ``vendor/...``. ``--fetch-assets`` only fills the cache
 (the image does this at build time).
 
-``--asv-config OUT`` writes the asv configuration ``asv publish`` uses: ``asv.conf.json``
+``--asv-config OUT`` writes the asv configuration ``asv publish`` uses (beside
+``asv.conf.json``: asv runs in its config file's folder): ``asv.conf.json``
 with ``project_url`` and ``show_commit_url`` taken from the git remote ``origin`` (a GitHub
 or GitLab web address), or left out when there is no such remote, so no commit link on the
 site leads nowhere.
