@@ -186,29 +186,20 @@ def test_dose_init_mae_switches_weights():
     assert params.cfg["nll_weight"] == 0.0
 
 
+#: What the dose recipe's ``init`` writes (DE notebooks/dose.py; reference facts section 8).
+_DOSE_INIT = {
+    "positions.provided": False, "data_source": "lines", "set_phi": False, "nepochs": 60,
+    "offset": 4, "max_position_jitter": 3, "output_prefix": "lines3", "gridsize": 2,
+    "n_filters_scale": 2, "object.big": True, "intensity_scale.trainable": True,
+    "probe.trainable": False, "outer_offset_train": 8, "outer_offset_test": 20,
+    "nimgs_train": 2, "nimgs_test": 2,
+}
+
+
 def test_dose_init_settings():
     params.init(1e5)
-    expected = {
-        "positions.provided": False,
-        "data_source": "lines",
-        "set_phi": False,
-        "nepochs": 60,
-        "offset": 4,
-        "max_position_jitter": 3,
-        "output_prefix": "lines3",
-        "gridsize": 2,
-        "n_filters_scale": 2,
-        "object.big": True,
-        "intensity_scale.trainable": True,
-        "probe.trainable": False,
-        "outer_offset_train": 8,
-        "outer_offset_test": 20,
-        "nimgs_train": 2,
-        "nimgs_test": 2,
-        "nphotons": 1e5,
-    }
-    for key, value in expected.items():
-        assert params.cfg[key] == value, key
+    expected = {**_DOSE_INIT, "nphotons": 1e5}
+    assert {key: params.cfg[key] for key in expected} == expected
     assert params.get_padded_size() == 71
 
 
@@ -744,18 +735,10 @@ def _perturbed_cfg():
 def test_dose_init_overwrites_every_recipe_key_and_adds_none():
     _perturbed_cfg()
     params.init(0.5)  # the smallest dose is accepted: nphotons > 0
-    expected = {**{k: v for k, v in _DOSE_INIT.items()}, "nphotons": 0.5}
+    expected = {**_DOSE_INIT, "nphotons": 0.5}
     assert {key: params.cfg[key] for key in expected} == expected
     assert set(params.cfg) == set(REFERENCE_DEFAULTS)
 
-
-_DOSE_INIT = {
-    "positions.provided": False, "data_source": "lines", "set_phi": False, "nepochs": 60,
-    "offset": 4, "max_position_jitter": 3, "output_prefix": "lines3", "gridsize": 2,
-    "n_filters_scale": 2, "object.big": True, "intensity_scale.trainable": True,
-    "probe.trainable": False, "outer_offset_train": 8, "outer_offset_test": 20,
-    "nimgs_train": 2, "nimgs_test": 2,
-}
 
 
 def test_dose_execute_overwrites_its_keys_and_adds_none():

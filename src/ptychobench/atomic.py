@@ -1,9 +1,11 @@
 """Files written so that a reader sees the old file or the whole new one, never half of one.
 
-Every file ptychobench writes (reports, data files, the benchmark cache, the site's assets)
-goes through :func:`atomic_path`: the content goes to a temporary file in the same folder,
+The files ptychobench writes (report files, data files, the site's assets, the mutation
+summaries) go through :func:`atomic_path`: the content goes to a temporary file in the same folder,
 is flushed to disk (``fsync``), and is renamed onto the target, which is atomic on POSIX
 file systems; the folder is then synced so the rename itself survives a power cut.
+(The asv benchmark cache keeps its own write: asv imports the benchmark suite for commits
+older than this module.)
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
     python -m ptychobench.site --asv-html .asv/html --reports reports --out site
 
 Layout: ``site/index.html`` (landing page), ``site/asv/`` (the asv site),
-``site/parity/`` (the latest parity report, with a link back). Standard library only; the
-site is built in a temporary folder and renamed into place.
+``site/parity/`` (the latest parity report, with a link back). The site is built in a
+temporary folder and renamed into place.
 
 asv's pages load jQuery, flot, Bootstrap and friends from CDNs, which a machine without
 internet (CI here, the container at run time) cannot reach. The site therefore serves them
@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import urllib.request
@@ -182,11 +183,11 @@ def web_url(remote: str | None) -> str | None:
 
 def git_remote(repo: Path = Path(".")) -> str | None:
     """``git remote get-url origin`` in ``repo``, or None when there is none."""
-    import subprocess
-
     done = subprocess.run(["git", "-C", str(repo), "remote", "get-url", "origin"],
                           capture_output=True, text=True, check=False)
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
 
 
 def write_asv_config(src: Path, out: Path, remote: str | None) -> dict:
