@@ -659,3 +659,19 @@ def test_group_indices_are_int64_on_every_path(gridsize, neighbor_count):
     coords = nongrid.random_positions(30, 128, 10, seed=0)
     idx = grouping.group_indices(coords, 10, gridsize, neighbor_count, seed=0)
     assert idx.dtype == np.int64 and idx.shape == (10, gridsize * gridsize)
+
+
+def test_extract_patches_equals_map_coordinates():
+    """scipy's order-1 ``map_coordinates`` (mode 'grid-constant': zero outside, interpolated
+    across the edge) is an independent bilinear sampler; ours must give the same patches."""
+    from scipy.ndimage import map_coordinates
+
+    rng = np.random.default_rng(7)
+    obj = rng.uniform(0.5, 3.0, (70, 90)).astype(np.float32)
+    coords = np.concatenate([rng.uniform(0, 90, (40, 1)), rng.uniform(0, 70, (40, 1))], axis=1)
+    g = np.arange(16) - 8
+    rows = coords[:, 1, None, None] + g[None, :, None] + np.zeros((1, 1, 16))
+    cols = coords[:, 0, None, None] + g[None, None, :] + np.zeros((1, 16, 1))
+    want = map_coordinates(obj.astype(np.float64), [rows, cols], order=1, mode="grid-constant", cval=0.0)
+    # float32 output of a 4-term weighted sum of values <= 3: a few float32 ulps
+    np.testing.assert_allclose(nongrid.extract_patches(obj, coords, 16), want, rtol=0, atol=3 * 4 * 2**-23 * 3)

@@ -34,7 +34,9 @@ def random_positions(n: int, size: int, buffer: float, seed: int) -> np.ndarray:
 def extract_patches(obj: np.ndarray, coords: np.ndarray, N: int) -> np.ndarray:
     """Bilinear N×N patches of ``obj`` whose centre pixel ``(N//2, N//2)`` sits on ``coords``.
 
-    ``patch[r, c] = O(y − N/2 + r, x − N/2 + c)`` with zero outside the object.
+    ``patch[r, c] = O(y − N/2 + r, x − N/2 + c)`` with zero outside the object. The same
+    patches as ``scipy.ndimage.map_coordinates(order=1, mode='grid-constant')`` (tested), and
+    faster here: ``python scripts/extract_patches_speed.py`` prints the ratio of the two.
 
     Parameters
     ----------
