@@ -192,20 +192,24 @@ def test_norm_Y_I_is_mean_of_group_maxima(grid_objects, grid_noiseless):
     assert expected > 1.5 * grid_objects.mean()
 
 
-def test_legacy_dataset_scale_direct(grid_objects, norm_probe, grid_noiseless):
-    data, layout = grid_noiseless
-    norm = data.scale_factors["norm_Y_I"]
-    p2 = np.abs(norm_probe.astype(np.complex128)) ** 2
+def _direct_scale(objects, probe_, layout, norm, nphotons=1e6):
+    """sqrt(nphotons / mean Σ|P·O/norm|²) over every channel patch, cut out group by group."""
+    p2 = np.abs(probe_.astype(np.complex128)) ** 2
     energies = []
     for g in range(layout.n_groups):
         img, rem = divmod(g, layout.ny * layout.nx)
         gy, gx = divmod(rem, layout.nx)
-        for c in range(4):
+        for c in range(GS * GS):
             r = gy * layout.stride + (c // GS) * OFFSET
             col = gx * layout.stride + (c % GS) * OFFSET
-            patch = grid_objects[img, r : r + N, col : col + N].astype(np.float64) / norm
+            patch = objects[img, r : r + N, col : col + N].astype(np.float64) / norm
             energies.append(np.sum(p2 * patch**2))
-    s_direct = np.sqrt(1e6 / np.mean(energies))
+    return np.sqrt(nphotons / np.mean(energies))
+
+
+def test_legacy_dataset_scale_direct(grid_objects, norm_probe, grid_noiseless):
+    data, layout = grid_noiseless
+    s_direct = _direct_scale(grid_objects, norm_probe, layout, data.scale_factors["norm_Y_I"])
     assert data.scale_factors["s_sim"] == pytest.approx(s_direct, rel=1e-5)
     # and the noiseless counts average to nphotons with it
     counts = np.sum((data.scale_factors["s_sim"] * data.X.astype(np.float64)) ** 2, axis=(1, 2))
@@ -632,18 +636,8 @@ def test_legacy_dataset_scale_with_an_asymmetric_probe(grid_objects):
     probe_[:20, :12] = np.linspace(0.5, 2.0, 12)[None, :]
     data, layout = legacy_grid.simulate_grid(grid_objects, probe_, N=N, gridsize=GS, offset=OFFSET,
                                              outer_offset=OUTER, nphotons=1e6, seed=1, noise=False)
-    norm = data.scale_factors["norm_Y_I"]
-    p2 = np.abs(probe_.astype(np.complex128)) ** 2
-    energies = []
-    for g in range(layout.n_groups):
-        img, rem = divmod(g, layout.ny * layout.nx)
-        gy, gx = divmod(rem, layout.nx)
-        for c in range(GS * GS):
-            r = gy * layout.stride + (c // GS) * OFFSET
-            col = gx * layout.stride + (c % GS) * OFFSET
-            patch = grid_objects[img, r : r + N, col : col + N].astype(np.float64) / norm
-            energies.append(np.sum(p2 * patch**2))
-    assert data.scale_factors["s_sim"] == pytest.approx(np.sqrt(1e6 / np.mean(energies)), rel=1e-5)
+    s_direct = _direct_scale(grid_objects, probe_, layout, data.scale_factors["norm_Y_I"])
+    assert data.scale_factors["s_sim"] == pytest.approx(s_direct, rel=1e-5)
 
 
 def test_normalization_gain_sums_in_float64():
