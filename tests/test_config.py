@@ -17,6 +17,7 @@ from ptychobench.config.modern import (
     update_legacy_dict,
 )
 from ptychobench.errors import ConfigError
+from ptychobench.parity.reference import ORIGINAL_DOSE_RECIPE
 
 # Reference: original params.DEFAULT_CFG, dose_experiments flavour (N=64, data_source
 # 'lines', no use_xla_translate); reference facts section 8.
@@ -186,14 +187,10 @@ def test_dose_init_mae_switches_weights():
     assert params.cfg["nll_weight"] == 0.0
 
 
-#: What the dose recipe's ``init`` writes (DE notebooks/dose.py; reference facts section 8).
-_DOSE_INIT = {
-    "positions.provided": False, "data_source": "lines", "set_phi": False, "nepochs": 60,
-    "offset": 4, "max_position_jitter": 3, "output_prefix": "lines3", "gridsize": 2,
-    "n_filters_scale": 2, "object.big": True, "intensity_scale.trainable": True,
-    "probe.trainable": False, "outer_offset_train": 8, "outer_offset_test": 20,
-    "nimgs_train": 2, "nimgs_test": 2,
-}
+#: What the dose recipe's ``init`` writes: the original's recipe table (parity/reference.py,
+#: transcribed from DE notebooks/dose.py) as ``init`` leaves it, before ``execute`` sets the
+#: jitter back to 10 and the prefix to "lines2".
+_DOSE_INIT = {**ORIGINAL_DOSE_RECIPE, "max_position_jitter": 3, "output_prefix": "lines3"}
 
 
 def test_dose_init_settings():
@@ -742,8 +739,6 @@ def test_dose_init_overwrites_every_recipe_key_and_adds_none():
 
 
 def test_dose_execute_overwrites_its_keys_and_adds_none():
-    from ptychobench.parity.reference import ORIGINAL_DOSE_RECIPE
-
     other = _perturbed_cfg()
     params.execute(2.0)
     written = ("data_source", "offset", "max_position_jitter", "output_prefix", "gridsize",
