@@ -26,14 +26,11 @@ from .errors import DataError, PtychoBenchError  # noqa: E402
 
 def _profile_fits(profile) -> None:
     """Refuse a profile whose estimated peak memory exceeds the available memory."""
-    try:
-        with open("/proc/meminfo") as fh:
-            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}
-        available = info.get("MemAvailable")
-    except (OSError, ValueError, IndexError):
-        return
+    import psutil
+
+    available = psutil.virtual_memory().available
     need = profile.estimated_peak_bytes()
-    if available and need > available:
+    if need > available:
         from .errors import ConfigError
 
         raise ConfigError(
