@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p):
         p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress on stderr (stage lines, bars, check verdicts)")
         p.add_argument("--trainable-scale", action="store_true",
                        help="named variant: train exp(log_scale) (the original runs kept it constant)")
 
