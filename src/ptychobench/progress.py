@@ -125,7 +125,7 @@ def as_progress(progress) -> Progress:
 
 
 @contextmanager
-def pytest_terminal(config):
+def terminal_progress(config):
     """Progress that reaches the terminal from inside a pytest fixture.
 
     Pytest captures stdout and stderr while a fixture runs; this suspends the capture

@@ -144,7 +144,9 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     outcome = ParityOutcome(profile=profile, seed=seed)
     lp, mp = prepare_both(profile, seed, progress=progress)
-    outcome.checks = static_checks(lp, mp, progress=progress) + [checks.check_recorded_numbers(profile)]
+    outcome.checks = static_checks(lp, mp, progress=progress)
+    with progress.child("parity").stage("recorded numbers"):  # recomputed at the investigation's sizes
+        outcome.checks.append(checks.check_recorded_numbers(profile))
     progress.check(outcome.checks[-1])
     if not train:
         return outcome
