@@ -36,7 +36,7 @@ class Progress:
     enabled : bool
         ``False``: every method is silent and every bar a no-op.
     interactive : bool, optional
-        tqdm bars (a terminal) or plain lines; default ``stream.isatty()``.
+        tqdm bars or plain lines; default: tqdm on a terminal that has columns.
     interval : float
         Seconds between two plain lines of one bar.
     label : str
@@ -47,10 +47,7 @@ class Progress:
                  interval: float = PLAIN_INTERVAL, label: str = "", _start: float | None = None):
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled
-        if interactive is None:
-            isatty = getattr(self.stream, "isatty", None)
-            interactive = bool(isatty and isatty())
-        self.interactive = interactive
+        self.interactive = _is_terminal(self.stream) if interactive is None else interactive
         self.interval = interval
         self.label = label
         self._start = time.monotonic() if _start is None else _start
@@ -195,6 +192,14 @@ class _Counter:
         self.done = done
         if done >= total:
             self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    """A terminal with a width (a pseudo-terminal of 0 columns would show tqdm nothing)."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _seconds(t: float) -> str:
