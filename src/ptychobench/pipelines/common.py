@@ -145,7 +145,7 @@ def build_model(spec: ModelSpec, probe: np.ndarray, initial_scale: float, seed: 
     return PtychoPINN(spec, probe, initial_scale).build_for()
 
 
-def train_settings(prep: Prepared, progress) -> loop.TrainSettings:
+def train_settings(prep: Prepared, progress: bool | Progress) -> loop.TrainSettings:
     return loop.TrainSettings(
         epochs=prep.epochs,
         batch_size=prep.batch_size,
