@@ -5,7 +5,8 @@
   ``$PTYCHOBENCH_FIXTURES``).
 * ``parity_outcome`` (session): both pipelines prepared, trained and compared once per
   session on ``$PTYCHOBENCH_PROFILE`` (smoke) and ``$PTYCHOBENCH_SEED`` (0); the report folder
-  goes to ``$PTYCHOBENCH_REPORTS`` (reports) before any assertion.
+  goes to ``$PTYCHOBENCH_REPORTS`` (reports) before any assertion; its progress reaches the
+  terminal through pytest's capture (``ptychobench.progress.terminal_progress``).
 * ``_reset_legacy_cfg`` (autouse): restores the global legacy ``cfg`` after every test,
   so no test sees settings another test left behind.
 * ``shared_scope``: the scope of fixtures that several tests share ("module"), or "function"
@@ -24,6 +25,7 @@ import pytest
 from ptychobench.config import params
 from ptychobench.data import original_fixtures
 from ptychobench.parity import report, runner
+from ptychobench.progress import terminal_progress
 
 
 def shared_scope(fixture_name: str, config: pytest.Config) -> str:
@@ -45,16 +47,22 @@ def _reset_legacy_cfg():
 
 
 @pytest.fixture(scope="session")
-def parity_outcome():
-    """Both pipelines prepared, trained and compared; the report is written before any assertion."""
-    outcome = runner.run_parity(
-        os.environ.get("PTYCHOBENCH_PROFILE", "smoke"),
-        seed=int(os.environ.get("PTYCHOBENCH_SEED", "0")),
-        progress=False,
-        keep_models=True,  # the trained tier of the fault catalogue re-evaluates them
-    )
-    outcome.report = report.write_report(outcome, os.environ.get("PTYCHOBENCH_REPORTS", "reports"))
-    print(f"\nparity report: {outcome.report}")
+def parity_outcome(request):
+    """Both pipelines prepared, trained and compared; the report is written before any assertion.
+
+    Its progress (stages, bars, each check's verdict) goes to the terminal past pytest's
+    capture; ``PTYCHOBENCH_PROGRESS=0`` silences it.
+    """
+    with terminal_progress(request.config) as live:
+        outcome = runner.run_parity(
+            os.environ.get("PTYCHOBENCH_PROFILE", "smoke"),
+            seed=int(os.environ.get("PTYCHOBENCH_SEED", "0")),
+            progress=live,
+            keep_models=True,  # the trained tier of the fault catalogue re-evaluates them
+        )
+        with live.child("parity").stage("write report"):
+            outcome.report = report.write_report(outcome, os.environ.get("PTYCHOBENCH_REPORTS", "reports"))
+        live.line(f"parity report: {outcome.report}")
     return outcome
 
 

@@ -447,6 +447,31 @@ def test_illuminate_thread_count_does_not_change_numbers(norm_probe, monkeypatch
         assert s == s1
 
 
+def test_progress_hook_sees_every_batch_and_changes_nothing(norm_probe, monkeypatch):
+    """``on_batch(done, total)``: 0 first, then after each batch in order; the same numbers."""
+    monkeypatch.setattr(illumination, "PATTERNS_PER_BATCH", 8)  # 8 // C=4: 2 groups a batch
+    patches = np.random.default_rng(8).uniform(0.5, 2.0, size=(5, 4, N, N)).astype(np.float32)
+    calls = []
+    hooked = illumination.illuminate_and_diffract(patches, norm_probe, 1e5, seed=9, threads=2,
+                                                  on_batch=lambda done, total: calls.append((done, total)))
+    plain = illumination.illuminate_and_diffract(patches, norm_probe, 1e5, seed=9, threads=2)
+    assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    assert all(np.array_equal(a, b) for a, b in zip(hooked, plain))
+
+
+def test_simulators_hand_the_progress_hook_on(grid_objects, norm_probe):
+    grid_calls, nongrid_calls = [], []
+    legacy_grid.simulate_grid(grid_objects, norm_probe, N=N, gridsize=GS, offset=OFFSET, outer_offset=OUTER,
+                              nphotons=1e5, seed=1, on_batch=lambda *call: grid_calls.append(call))
+    # 2 images × 7² groups ((128 − 68) // 10 + 1 = 7 per axis), all in one batch of 1024 // 4
+    assert grid_calls == [(0, 98), (98, 98)]
+    obj = np.random.default_rng(6).uniform(1, 3, size=(128, 128)).astype(np.float32)
+    coords = nongrid.random_positions(30, 128, 10, seed=2)
+    nongrid.simulate_nongrid(obj, norm_probe, coords, nphotons=1e5, seed=3,
+                             on_batch=lambda *call: nongrid_calls.append(call))
+    assert nongrid_calls == [(0, 30), (30, 30)]
+
+
 # --- hand-computed cases and documented dtypes (issue 10: mutation survivors) -------------
 
 

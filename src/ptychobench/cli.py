@@ -67,11 +67,13 @@ def cmd_run(args) -> int:
 def cmd_parity(args) -> int:
     from .atomic import atomic_write_text
     from .parity import report, runner
+    from .progress import as_progress
 
     profile = _profile(args)
     _profile_fits(profile)
+    progress = as_progress(not args.quiet)
     outcome = runner.run_parity(profile, seed=args.seed, train=not args.static_only, doses=args.doses,
-                                progress=not args.quiet, seeds=args.seeds, probe_file=args.probe_file)
+                                progress=progress, seeds=args.seeds, probe_file=args.probe_file)
     for line in outcome.skipped:
         print(line)
     for check in outcome.checks:
@@ -80,7 +82,8 @@ def cmd_parity(args) -> int:
         loss = outcome.check("loss_config")
         atomic_write_text(Path(args.output_legacy_defaults),
                           report.to_json(loss.details["legacy_params_cfg_defaults"]))
-    folder = report.write_report(outcome, args.reports)
+    with progress.child("parity").stage("write report"):
+        folder = report.write_report(outcome, args.reports)
     print(f"parity {'PASSED' if outcome.passed else 'FAILED'}; report:")
     print(folder)
     return 0 if outcome.passed else 1
@@ -157,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p):
         p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress on stderr (stage lines, bars, check verdicts)")
         p.add_argument("--trainable-scale", action="store_true",
                        help="named variant: train exp(log_scale) (the original runs kept it constant)")
 

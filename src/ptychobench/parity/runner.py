@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import ConfigError, PtychoBenchError, TrainingDivergedError
 from ..pipelines import common, legacy, modern
 from ..pipelines.profiles import Profile, get_profile
+from ..progress import Progress, as_progress
 from . import checks
 from .explain import explain
 
@@ -43,16 +44,23 @@ class ParityOutcome:
         return next(c for c in self.checks if c.name == name)
 
 
-def prepare_both(profile: Profile, seed: int, nphotons=None):
-    """``(legacy, modern)`` prepared pipelines (legacy first: it owns the global cfg until modern resets it)."""
-    return legacy.prepare(profile, seed, nphotons), modern.prepare(profile, seed, nphotons)
+def prepare_both(profile: Profile, seed: int, nphotons=None, progress: bool | Progress = False, suffix: str = ""):
+    """``(legacy, modern)`` prepared pipelines (legacy first: it owns the global cfg until modern resets it).
+
+    ``progress`` reports them as ``legacy`` and ``modern gs2_ideal``, each followed by ``suffix``.
+    """
+    progress = as_progress(progress)
+    return (legacy.prepare(profile, seed, nphotons, progress=progress.child(_label("legacy", suffix=suffix))),
+            modern.prepare(profile, seed, nphotons, progress=progress.child(_label("modern", suffix=suffix))))
 
 
-def static_checks(lp: common.Prepared, mp: common.Prepared, names=None) -> list:
+def static_checks(lp: common.Prepared, mp: common.Prepared, names=None, progress: bool | Progress = False) -> list:
+    progress = as_progress(progress)
     out = []
     for name, check in checks.STATIC_CHECKS.items():
         if names is None or name in names:
             out.append(check(lp, mp))
+            progress.check(out[-1])
     return out
 
 
@@ -66,19 +74,24 @@ def run_static(profile="smoke", seed: int = 0, names=None) -> list:
     return static_checks(lp, mp, names)
 
 
-def _train_and_evaluate(prep: common.Prepared, progress: bool):
+def _train_and_evaluate(prep: common.Prepared, progress: Progress):
     """``(RunResult, TrainResult or None)``."""
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:
         return common.failed(prep, err), None
-    return evaluate(prep, result), result
+    return evaluate(prep, result, progress), result
 
 
-def evaluate(prep: common.Prepared, train_result) -> common.RunResult:
+def evaluate(prep: common.Prepared, train_result, progress: bool | Progress = False) -> common.RunResult:
     """Predict, stitch and measure a trained pipeline."""
     module = legacy if prep.pipeline == "legacy" else modern
-    return module.evaluate(prep, train_result)
+    return module.evaluate(prep, train_result, progress)
+
+
+def _label(pipeline: str, scenario: str = modern.PARITY_SCENARIO, suffix: str = "") -> str:
+    """``legacy`` or ``modern <scenario>``, then ``suffix``: whose progress a line is."""
+    return f"legacy{suffix}" if pipeline == "legacy" else f"modern {scenario}{suffix}"
 
 
 #: Pearson below this is a collapsed (flat) reconstruction. The original's collapsed runs
@@ -121,23 +134,31 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     ``seeds``: train the compared pair at ``seed, seed+1, …`` (``seeds`` of them); the
     amplitude check then compares the medians over seeds and the report shows the
     distributions.
+
+    ``progress``: ``True`` (stderr), ``False`` (silent) or a :class:`Progress`; it reports
+    every stage of every pipeline run and every check's verdict as it completes.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError("seeds", f"must be an integer >= 1, got {seeds!r}")
+    progress = as_progress(progress)
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     outcome = ParityOutcome(profile=profile, seed=seed)
-    lp, mp = prepare_both(profile, seed)
-    outcome.checks = static_checks(lp, mp) + [checks.check_recorded_numbers(profile)]
+    lp, mp = prepare_both(profile, seed, progress=progress)
+    outcome.checks = static_checks(lp, mp, progress=progress)
+    with progress.child("parity").stage("recorded numbers"):  # recomputed at the investigation's sizes
+        outcome.checks.append(checks.check_recorded_numbers(profile))
+    progress.check(outcome.checks[-1])
     if not train:
         return outcome
     for prep in (lp, mp):
-        outcome.runs[prep.pipeline], result = _train_and_evaluate(prep, progress)
+        outcome.runs[prep.pipeline], result = _train_and_evaluate(prep, progress.child(_label(prep.pipeline)))
         if keep_models:
             outcome.models[prep.pipeline] = (prep, result)
     stages = {p: outcome.runs[p].stages for p in outcome.runs}
     # the stage check again, now with the trained stages (predicted ... truth)
     at = [c.name for c in outcome.checks].index("normalization")
     outcome.checks[at] = checks.check_normalization(lp, mp, stages["legacy"], stages["modern"])
+    progress.check(outcome.checks[at], "again, with the trained stages")
     for name, run in outcome.runs.items():
         if not run.failure:
             outcome.explanations[name] = explain(run)
@@ -151,30 +172,36 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
                                f"`ptychobench parity --probe-file PATH.npz` (an NPZ with a 64x64 'probeGuess')")
     scenario_checks = []
     for scenario in extra:
-        prep = modern.prepare(profile, seed, scenario=scenario, probe_file=probe_file)
+        live = progress.child(_label("modern", scenario))
+        prep = modern.prepare(profile, seed, scenario=scenario, probe_file=probe_file, progress=live)
         key = f"modern_{scenario}"
-        outcome.runs[key], _ = _train_and_evaluate(prep, progress)
+        outcome.runs[key], _ = _train_and_evaluate(prep, live)
         del prep
         gc.collect()
         scenario_checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs[key],
                                                       name=f"amplitude_{scenario}"))
+        progress.check(scenario_checks[-1])
         if not outcome.runs[key].failure:
             outcome.explanations[key] = {**explain(outcome.runs[key]), "pipeline": key}
     outcome.seed_runs = {seed: {p: outcome.runs[p] for p in ("legacy", "modern")}}
     for other in range(seed + 1, seed + seeds):
         outcome.seed_runs[other] = {}
-        for prep in prepare_both(profile, other):
-            outcome.seed_runs[other][prep.pipeline], _ = _train_and_evaluate(prep, progress)
+        suffix = f" seed {other}"
+        for prep in prepare_both(profile, other, progress=progress, suffix=suffix):
+            outcome.seed_runs[other][prep.pipeline], _ = _train_and_evaluate(
+                prep, progress.child(_label(prep.pipeline, suffix=suffix)))
             del prep
             gc.collect()
     by_pipeline = {p: [runs[p] for runs in outcome.seed_runs.values()] for p in ("legacy", "modern")}
     outcome.checks.append(checks.check_amplitude(by_pipeline["legacy"], by_pipeline["modern"]))
+    progress.check(outcome.checks[-1])
     outcome.checks += scenario_checks
     if doses:
         for nphotons in profile.doses:
-            for module in (legacy, modern):
-                prep = module.prepare(profile, seed, nphotons)
-                run, _ = _train_and_evaluate(prep, progress)
+            for name, module in (("legacy", legacy), ("modern", modern)):
+                live = progress.child(_label(name, suffix=f" nphotons {nphotons:g}"))
+                prep = module.prepare(profile, seed, nphotons, progress=live)
+                run, _ = _train_and_evaluate(prep, live)
                 outcome.dose_ladder.append({"pipeline": prep.pipeline, "nphotons": nphotons,
                                             "failure": run.failure, **run.metrics})
                 del prep

@@ -17,6 +17,7 @@ from ..errors import TrainingDivergedError
 from ..evaluation import metrics
 from ..model.network import PtychoPINN, count_params
 from ..model.spec import ModelSpec
+from ..progress import Progress, as_progress
 from ..simulation.data import GroupedData
 from ..stages import StageRecorder, stage_ratios
 from ..training import loop
@@ -144,7 +145,7 @@ def build_model(spec: ModelSpec, probe: np.ndarray, initial_scale: float, seed: 
     return PtychoPINN(spec, probe, initial_scale).build_for()
 
 
-def train_settings(prep: Prepared, progress: bool) -> loop.TrainSettings:
+def train_settings(prep: Prepared, progress: bool | Progress) -> loop.TrainSettings:
     return loop.TrainSettings(
         epochs=prep.epochs,
         batch_size=prep.batch_size,
@@ -226,12 +227,15 @@ def failed(prep: Prepared, error: TrainingDivergedError) -> RunResult:
     )
 
 
-def train_model(prep: Prepared, progress: bool) -> loop.TrainResult:
+def train_model(prep: Prepared, progress: bool | Progress) -> loop.TrainResult:
+    """Train ``prep.model`` on its training split (``progress``: a labelled :class:`Progress`)."""
+    progress = as_progress(progress)
     X_in = prep.train.X * np.float32(prep.s_c)
-    return loop.train(
-        prep.model,
-        X_in,
-        prep.train.coords_relative,
-        train_settings(prep, progress),
-        Y_I=prep.train.Y_I,
-    )
+    with progress.stage("train"):
+        return loop.train(
+            prep.model,
+            X_in,
+            prep.train.coords_relative,
+            train_settings(prep, progress),
+            Y_I=prep.train.Y_I,
+        )

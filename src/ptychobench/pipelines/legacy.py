@@ -24,6 +24,7 @@ from ..errors import TrainingDivergedError
 from ..evaluation import stitching
 from ..model.spec import ModelSpec
 from ..physics import forward, objects, probe as probe_mod
+from ..progress import Progress, as_progress
 from ..simulation import legacy_grid
 from ..stages import StageRecorder
 from ..training import loop
@@ -63,8 +64,10 @@ def prepare(
     nphotons: float | None = None,
     loss_fn: str = "nll",
     deterministic: bool = True,
+    progress: bool | Progress = False,
 ) -> common.Prepared:
-    """Everything up to the built, untrained model."""
+    """Everything up to the built, untrained model (``progress``: a labelled :class:`Progress`)."""
+    progress = as_progress(progress)
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     nphotons = profile.nphotons if nphotons is None else nphotons
     common.seed_everything(seed, deterministic)
@@ -76,26 +79,30 @@ def prepare(
     cfg["probe"] = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
     probe = cfg["probe"]
 
-    train_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_train"], TRAIN_OBJECT_SEED)
-    test_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_test"], TEST_OBJECT_SEED)
-    sim = dict(N=N, gridsize=gs, offset=offset, nphotons=cfg["nphotons"])
-    train, _ = legacy_grid.simulate_grid(
-        train_objects, probe, outer_offset=cfg["outer_offset_train"], seed=seed * 1000 + 1, **sim
-    )
-    s_sim = train.scale_factors["s_sim"]
-    test, test_layout = legacy_grid.simulate_grid(
-        test_objects,
-        probe,
-        outer_offset=cfg["outer_offset_test"],
-        seed=seed * 1000 + 2,
-        intensity_scale=s_sim,
-        **sim,
-    )
+    with progress.stage("simulate"):
+        train_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_train"], TRAIN_OBJECT_SEED)
+        test_objects = objects.make_lines_objects(cfg["size"], cfg["nimgs_test"], TEST_OBJECT_SEED)
+        sim = dict(N=N, gridsize=gs, offset=offset, nphotons=cfg["nphotons"])
+        train, _ = legacy_grid.simulate_grid(
+            train_objects, probe, outer_offset=cfg["outer_offset_train"], seed=seed * 1000 + 1,
+            on_batch=progress.counter("simulate train", "group"), **sim
+        )
+        s_sim = train.scale_factors["s_sim"]
+        test, test_layout = legacy_grid.simulate_grid(
+            test_objects,
+            probe,
+            outer_offset=cfg["outer_offset_test"],
+            seed=seed * 1000 + 2,
+            intensity_scale=s_sim,
+            on_batch=progress.counter("simulate test", "group"),
+            **sim,
+        )
     for data in (train, test):
         data.scale_factors["object_normalization"] = 1.0 / data.scale_factors["norm_Y_I"]
     cfg["intensity_scale"] = s_sim  # generate_data
     spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS, scale_variant=profile.scale_variant)
-    model = common.build_model(spec, probe, s_sim, seed)  # model imported after generate_data
+    with progress.stage("build model"):
+        model = common.build_model(spec, probe, s_sim, seed)  # model imported after generate_data
     s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
     cfg["intensity_scale"] = s_c  # train_pinn.train overwrites it
 
@@ -137,17 +144,22 @@ def prepare(
     )
 
 
-def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
+def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
+             progress: bool | Progress = False) -> common.RunResult:
     """Predict the test groups, tile them per image and compare with the clipped truth."""
+    progress = as_progress(progress)
     cfg = prep.config  # the snapshot: another pipeline may have reset the global cfg since
     layout = prep.test_layout
-    trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
+    with progress.stage("predict"):
+        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
+                                         prep.test.coords_relative)
     per_image = layout.ny * layout.nx
-    mosaics = [
-        stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
-                              cfg["outer_offset_test"])
-        for i in range(layout.n_images)
-    ]
+    with progress.stage("stitch"):
+        mosaics = [
+            stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
+                                  cfg["outer_offset_test"])
+            for i in range(layout.n_images)
+        ]
     truth = legacy_grid.clipped_truth(
         prep.test_images, cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
     )
@@ -158,11 +170,12 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.Ru
 
 
 def run(profile=None, seed: int = 0, nphotons=None, loss_fn: str = "nll", deterministic=True,
-        progress: bool = True) -> common.RunResult:
+        progress: bool | Progress = True) -> common.RunResult:
     """The whole legacy pipeline; a NaN in training is recorded as the run's failure."""
-    prep = prepare(profile, seed, nphotons, loss_fn, deterministic)
+    progress = as_progress(progress).child("legacy")
+    prep = prepare(profile, seed, nphotons, loss_fn, deterministic, progress)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:
         return common.failed(prep, err)
-    return evaluate(prep, result)
+    return evaluate(prep, result, progress)

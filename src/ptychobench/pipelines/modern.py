@@ -27,6 +27,7 @@ from ..errors import TrainingDivergedError
 from ..evaluation import stitching
 from ..model.spec import ModelSpec
 from ..physics import forward, objects, probe as probe_mod
+from ..progress import Progress, as_progress
 from ..errors import ConfigError
 from ..simulation import datafile, grouping, nongrid, normalization
 from ..simulation.data import SimulatedPatterns
@@ -91,8 +92,9 @@ def prepare(
     data_file=None,
     scenario: str = PARITY_SCENARIO,
     probe_file=None,
+    progress: bool | Progress = False,
 ) -> common.Prepared:
-    """Everything up to the built, untrained model.
+    """Everything up to the built, untrained model (``progress``: a labelled :class:`Progress`).
 
     ``data_file``: a raw-data NPZ (:mod:`..simulation.datafile`) to use instead of
     simulating; its positions, diffraction, probe and object replace the simulated ones.
@@ -101,6 +103,7 @@ def prepare(
     """
     if needs_probe_file(scenario) and probe_file is None and data_file is None:
         raise ConfigError("probe_file", f"scenario {scenario!r} needs a measured probe: pass --probe-file PATH.npz")
+    progress = as_progress(progress)
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     nphotons = profile.nphotons if nphotons is None else nphotons
     common.seed_everything(seed, deterministic)
@@ -116,7 +119,9 @@ def prepare(
                      else probe_mod.default_probe(N, cfg["default_probe_scale"]))
         probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
         coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
-        sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42)
+        with progress.stage("simulate"):
+            sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42,
+                                           on_batch=progress.counter("simulate", "position"))
     else:
         raw = datafile.load_raw_npz(data_file)
         if raw.diff3d.shape[1] != N:
@@ -141,12 +146,14 @@ def prepare(
         X, g = normalization.normalize_data(data.X, N)
         return idx, data, data.with_X(X, g=g, object_normalization=1.0)
 
-    train_idx, _, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
-    _, test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
+    with progress.stage("group"):
+        train_idx, _, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
+        _, test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
     s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
     cfg["intensity_scale"] = s_c
     spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS, scale_variant=profile.scale_variant)
-    model = common.build_model(spec, probe, s_c, seed)
+    with progress.stage("build model"):
+        model = common.build_model(spec, probe, s_c, seed)
 
     rec = StageRecorder()
     rec.record("object", obj)
@@ -186,23 +193,30 @@ def prepare(
     )
 
 
-def evaluate(prep: common.Prepared, train_result: loop.TrainResult) -> common.RunResult:
+def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
+             progress: bool | Progress = False) -> common.RunResult:
     """Predict the test groups, stitch them at their positions, compare on the covered window."""
+    progress = as_progress(progress)
     obj = prep.test_images[0]
-    trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
+    with progress.stage("predict"):
+        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
+                                         prep.test.coords_relative)
     centres = prep.test.coords_offsets[:, 0, :, 0]
-    image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)
+    with progress.stage("stitch"):
+        image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape,
+                                                   prep.profile.reassemble_M)
     rows, cols = stitching.window_of_coverage(weight)
     stitched, truth, covered = image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
     return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 
-def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool = True, data_file=None,
-        scenario: str = PARITY_SCENARIO, probe_file=None):
+def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool | Progress = True,
+        data_file=None, scenario: str = PARITY_SCENARIO, probe_file=None):
     """The whole modern pipeline; a NaN in training is recorded as the run's failure."""
-    prep = prepare(profile, seed, nphotons, deterministic, data_file, scenario, probe_file)
+    progress = as_progress(progress).child(f"modern {scenario}")
+    prep = prepare(profile, seed, nphotons, deterministic, data_file, scenario, probe_file, progress)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:
         return common.failed(prep, err)
-    return evaluate(prep, result)
+    return evaluate(prep, result, progress)

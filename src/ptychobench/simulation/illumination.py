@@ -36,9 +36,18 @@ def _as_source(object_patches) -> tuple[PatchSource, int]:
     return (lambda sl: array[sl]), array.shape[0]
 
 
-def _map(func, n: int, threads: int | None) -> list:
+def _nothing(*args) -> None:
+    pass
+
+
+def _map(func, n: int, threads: int | None, on_done: Callable[[int], None] = _nothing) -> list:
+    """``[func(0), ..., func(n-1)]`` on a thread pool; ``on_done(k)`` after each, in order."""
+    out = []
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
-        return list(pool.map(func, range(n)))
+        for k, value in enumerate(pool.map(func, range(n))):
+            out.append(value)
+            on_done(k)
+    return out
 
 
 def illuminate_and_diffract(
@@ -49,6 +58,7 @@ def illuminate_and_diffract(
     intensity_scale: float | None = None,
     noise: bool = True,
     threads: int | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Simulate ``X = sqrt(Poisson(|F(s·P·O)|²/N²)) / s`` for every patch.
 
@@ -71,6 +81,9 @@ def illuminate_and_diffract(
         ``False`` gives the noiseless amplitude ``|F(P·O)|/N`` (for cross-checks).
     threads : int, optional
         Worker threads (default: the CPU count); does not change the numbers.
+    on_batch : callable, optional
+        Progress hook ``on_batch(groups_done, n_groups)``: called with 0 first, then in batch
+        order after each batch is diffracted; it sees no data and changes nothing.
 
     Returns
     -------
@@ -110,5 +123,7 @@ def illuminate_and_diffract(
         X[sl] = amplitude.transpose(0, 2, 3, 1)
         illuminated[sl] = np.abs(psi).transpose(0, 2, 3, 1)
 
-    _map(work, len(batches), threads)
+    tick = on_batch or _nothing
+    tick(0, n_groups)
+    _map(work, len(batches), threads, lambda k: tick(batches[k].stop, n_groups))
     return X, illuminated, float(intensity_scale)

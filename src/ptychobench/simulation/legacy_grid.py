@@ -153,6 +153,7 @@ def simulate_grid(
     intensity_scale: float | None = None,
     norm_Y_I: float | None = None,
     noise: bool = True,
+    on_batch=None,
 ) -> tuple[GroupedData, GridLayout]:
     """Grid-simulate groups of diffraction patterns from whole object images.
 
@@ -166,6 +167,9 @@ def simulate_grid(
         Seed of the Poisson draws.
     intensity_scale, norm_Y_I : float, optional
         Reuse these instead of deriving them from this data set.
+    on_batch : callable, optional
+        Progress hook ``on_batch(groups_done, n_groups)`` (see
+        :func:`.illumination.illuminate_and_diffract`).
 
     Returns
     -------
@@ -192,7 +196,7 @@ def simulate_grid(
             _grid_pattern_energy(objects * inv_norm, probe, layout, corners), nphotons
         )
     X, Y_I, intensity_scale = illumination.illuminate_and_diffract(
-        source, probe, nphotons, seed, intensity_scale=intensity_scale, noise=noise
+        source, probe, nphotons, seed, intensity_scale=intensity_scale, noise=noise, on_batch=on_batch
     )
     coords_offsets, coords_relative, coords_nn = grid_coordinates(layout, N, gridsize, offset)
     image_index = np.repeat(np.arange(layout.n_images, dtype=np.int32), layout.ny * layout.nx)

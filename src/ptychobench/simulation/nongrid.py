@@ -77,6 +77,7 @@ def simulate_nongrid(
     nphotons: float,
     seed: int,
     noise: bool = True,
+    on_batch=None,
 ) -> SimulatedPatterns:
     """Simulate one diffraction pattern per scan position.
 
@@ -90,11 +91,14 @@ def simulate_nongrid(
         Scan positions ``[x, y]``.
     seed : int
         Seed of the Poisson draws.
+    on_batch : callable, optional
+        Progress hook ``on_batch(positions_done, P)`` (see
+        :func:`.illumination.illuminate_and_diffract`).
     """
     N = probe.shape[-1]
     patches = extract_patches(np.asarray(obj, dtype=np.float32), coords, N)
     diff, _, s = illumination.illuminate_and_diffract(
-        patches[:, None], probe, nphotons, seed, noise=noise
+        patches[:, None], probe, nphotons, seed, noise=noise, on_batch=on_batch
     )
     return SimulatedPatterns(
         diffraction=diff[..., 0], object_patches=patches, coords=coords, intensity_scale=s

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from ..errors import TrainingDivergedError
 from ..model import physics_layers as phys
+from ..progress import as_progress
 from . import losses
 
 
@@ -43,7 +43,8 @@ class TrainSettings:
     early_stop_monitor: str = "loss"
     early_stop_patience: int = 3
     seed: int = 0
-    progress: bool = True
+    #: ``True`` (stderr), ``False`` or a :class:`ptychobench.progress.Progress`
+    progress: object = True
 
 
 @dataclass
@@ -211,45 +212,48 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
     lr_trace, epoch_seconds = [], []
     steady_samples, steady_seconds, stopped = 0, 0.0, False
     epoch = 0
-    for epoch in range(1, settings.epochs + 1):
-        lr = float(optimizer.learning_rate.numpy())
-        lr_trace.append(lr)
-        order = train_idx[rng.permutation(len(train_idx))]
-        batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
-        sums: dict[str, float] = {}
-        bar = tqdm(
-            batches, desc=f"epoch {epoch}/{settings.epochs}", disable=not settings.progress, leave=False
-        )
-        start = time.perf_counter()
-        for b, idx in enumerate(bar, start=1):
-            total, terms = train_step(*batch(idx))
-            value = float(total)
-            if not math.isfinite(value):
-                raise TrainingDivergedError(epoch, b, value)
-            sums["loss"] = sums.get("loss", 0.0) + value * len(idx)
-            for key, term in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(term) * len(idx)
-            bar.set_postfix(loss=f"{value:.4g}")
-        seconds = time.perf_counter() - start
-        bar.close()
-        epoch_seconds.append(seconds)
-        if epoch > 1:  # the first epoch includes graph tracing
-            steady_samples += len(order)
-            steady_seconds += seconds
-        for key, value in sums.items():
-            history.setdefault(key, []).append(value / len(order))
-        if len(val_idx):
-            val_sum = 0.0
-            for i in range(0, len(val_idx), settings.batch_size):
-                v, _ = eval_step(*batch(val_idx[i : i + settings.batch_size]))
-                val_sum += float(v) * len(val_idx[i : i + settings.batch_size])
-            history.setdefault("val_loss", []).append(val_sum / len(val_idx))
-            new_lr = plateau.step(history[settings.plateau_monitor][-1], lr)
-            if new_lr != lr:
-                optimizer.learning_rate.assign(new_lr)
-        if stopper.should_stop(history[settings.early_stop_monitor][-1]):
-            stopped = True
-            break
+    progress = as_progress(settings.progress)
+    with progress.bar(settings.epochs, "epochs", unit="epoch") as epochs_bar:
+        for epoch in range(1, settings.epochs + 1):
+            lr = float(optimizer.learning_rate.numpy())
+            lr_trace.append(lr)
+            order = train_idx[rng.permutation(len(train_idx))]
+            batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
+            sums: dict[str, float] = {}
+            start = time.perf_counter()
+            with progress.bar(len(batches), f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
+                              plain=False) as bar:
+                for b, idx in enumerate(batches, start=1):
+                    total, terms = train_step(*batch(idx))
+                    value = float(total)
+                    if not math.isfinite(value):
+                        raise TrainingDivergedError(epoch, b, value)
+                    sums["loss"] = sums.get("loss", 0.0) + value * len(idx)
+                    for key, term in terms.items():
+                        sums[key] = sums.get(key, 0.0) + float(term) * len(idx)
+                    bar.set_postfix(loss=f"{value:.4g}")
+                    bar.update(1)
+            seconds = time.perf_counter() - start
+            epoch_seconds.append(seconds)
+            if epoch > 1:  # the first epoch includes graph tracing
+                steady_samples += len(order)
+                steady_seconds += seconds
+            for key, value in sums.items():
+                history.setdefault(key, []).append(value / len(order))
+            if len(val_idx):
+                val_sum = 0.0
+                for i in range(0, len(val_idx), settings.batch_size):
+                    v, _ = eval_step(*batch(val_idx[i : i + settings.batch_size]))
+                    val_sum += float(v) * len(val_idx[i : i + settings.batch_size])
+                history.setdefault("val_loss", []).append(val_sum / len(val_idx))
+                new_lr = plateau.step(history[settings.plateau_monitor][-1], lr)
+                if new_lr != lr:
+                    optimizer.learning_rate.assign(new_lr)
+            epochs_bar.set_postfix(loss=f"{history['loss'][-1]:.4g}", lr=f"{lr:.3g}")
+            epochs_bar.update(1)
+            if stopper.should_stop(history[settings.early_stop_monitor][-1]):
+                stopped = True
+                break
     throughput = steady_samples / steady_seconds if steady_seconds > 0 else math.nan
     return TrainResult(
         history=history,
