@@ -78,8 +78,7 @@ def reconstruction_panels(stitched, truth, covered, gauge: float) -> dict:
 
 
 def _imshow(fig, ax, img, title, **kw):
-    cmap = plt.get_cmap(kw.pop("cmap", "viridis")).copy()
-    cmap.set_bad(SCALE_MISSING)
+    cmap = plt.get_cmap(kw.pop("cmap", "viridis")).with_extremes(bad=SCALE_MISSING)
     im = ax.imshow(np.ma.masked_invalid(img), cmap=cmap, interpolation="nearest", **kw)
     ax.set_title(title, fontsize=10.5)
     ax.set_xticks([])
