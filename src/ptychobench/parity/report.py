@@ -287,8 +287,8 @@ def _state_in_words(run) -> str:
     pearson, sat = m.get("pearson", float("nan")), m.get("head_saturation", float("nan"))
     if np.isfinite(pearson) and pearson >= COLLAPSE_PEARSON:
         return f"reconstructs: pearson {pearson:.3f}, head saturated on {100 * sat:.0f}% of the object"
-    return (f"collapsed: pearson {pearson:.3f} (< {COLLAPSE_PEARSON}), head saturated on {100 * sat:.0f}% of the "
-            "object (the sigmoid sits at its ceiling, so the gradient vanishes)")
+    why = " (the sigmoid sits at its ceiling, so the gradient vanishes)" if sat >= 0.5 else ""
+    return f"collapsed: pearson {pearson:.3f} (< {COLLAPSE_PEARSON}), head saturated on {100 * sat:.0f}% of the object{why}"
 
 
 def runner_metrics():
