@@ -306,7 +306,7 @@ def _scale_words(variant: str) -> str:
             else "named variant: exp(log_scale) trains")
 
 
-def _run_words(name: str, run) -> str:
+def _run_words(run) -> str:
     """One line on a run: its state, epochs, speed and size, or why it failed."""
     t = run.training
     if not t:
@@ -338,15 +338,18 @@ def _explain_head(e: dict) -> str:
     return text
 
 
-def _check_links(check) -> list:
-    """The report files of ``check`` a reader opens: HTML pages first, then its JSON."""
-    names = check_artifacts(check) if check.details else {f"check_{check.name}.json": ""}
+def _check_links(names) -> list:
+    """The files of one check a reader opens from the checks table: HTML pages, then its JSON files."""
     return sorted((n for n in names if n.endswith((".html", ".json"))),
-                  key=lambda n: (not n.endswith(".html"), not n.startswith("check_"), n))
+                  key=lambda n: (n.endswith(".json"), not n.startswith("check_"), n))
 
 
-def index_context(outcome, captions: dict, artifacts: list) -> dict:
-    """Everything ``report.html.j2`` shows, as plain values (numbers are formatted by the template)."""
+def index_context(outcome, captions: dict, artifacts: list, check_files: dict) -> dict:
+    """Everything ``report.html.j2`` shows, as plain values (numbers are formatted by the template).
+
+    ``captions``: figure file -> caption; ``artifacts``: :func:`artifact_rows`; ``check_files``:
+    check name -> the names of the files it wrote.
+    """
     norm = next((c for c in outcome.checks if c.name == "normalization" and c.details), None)
     rec = next((c for c in outcome.checks if c.name == "recorded_numbers" and c.details), None)
     summary = outcome.seed_summary()
@@ -357,9 +360,9 @@ def index_context(outcome, captions: dict, artifacts: list) -> dict:
         "scale_variant": outcome.profile.scale_variant,
         "scale_words": f"Intensity scale {outcome.profile.scale_variant}: {_scale_words(outcome.profile.scale_variant)}.",
         "skipped": outcome.skipped, "gauge_note": GAUGE_NOTE,
-        "runs": [{"name": n, "words": _run_words(n, r)} for n, r in outcome.runs.items()],
+        "runs": [{"name": n, "words": _run_words(r)} for n, r in outcome.runs.items()],
         "checks": [{"name": c.name, "passed": c.passed, "reference": c.reference, "decided_by": c.decided_by,
-                    "problems": c.problems, "links": _check_links(c)} for c in outcome.checks],
+                    "problems": c.problems, "links": _check_links(check_files[c.name])} for c in outcome.checks],
         "stages": None if norm is None else {
             "rows": stage_rows(norm.details), "primary": norm.details["primary_deviation_source"],
             "chain": {p: norm.details["ratios"][p]["chain_product"] for p in ("legacy", "modern")}},
@@ -406,7 +409,7 @@ def _index_markdown(outcome, captions: dict, artifacts: list) -> str:
         lines.append(_md_table(["metric", *outcome.runs],
                                [[r["metric"], *["failed" if v is None else f"{v:.4g}" for v in r["cells"]]]
                                 for r in _amplitude_rows(outcome.runs)]))
-        lines += [f"- {name}: {_run_words(name, run)}" for name, run in outcome.runs.items()]
+        lines += [f"- {name}: {_run_words(run)}" for name, run in outcome.runs.items()]
     summary = outcome.seed_summary()
     if summary:
         lines.append(f"\n## Seeds ({len(outcome.seed_runs)}): median [min, max]\n")
@@ -429,8 +432,10 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
     """Write the report folder for ``outcome``; return its final path."""
     tmp, final = new_report_dir(Path(root))
     try:
+        check_files = {}
         for check in outcome.checks:
-            for name, text in check_artifacts(check).items():
+            check_files[check.name] = check_artifacts(check)
+            for name, text in check_files[check.name].items():
                 atomic_write_text(tmp / name, text)
         summary = [{"name": c.name, "passed": c.passed, "reference": c.reference, "decided_by": c.decided_by,
                     "problems": c.problems} for c in outcome.checks]
@@ -449,7 +454,7 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
         artifacts = artifact_rows(tmp, captions)
         atomic_write_text(tmp / "index.md", _index_markdown(outcome, captions, artifacts))
         artifacts = artifact_rows(tmp, captions)
-        atomic_write_text(tmp / "index.html", index_html(index_context(outcome, captions, artifacts)))
+        atomic_write_text(tmp / "index.html", index_html(index_context(outcome, captions, artifacts, check_files)))
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
