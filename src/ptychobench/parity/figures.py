@@ -258,7 +258,8 @@ def seed_figure(summary: dict, path: Path) -> bool:
     """``summary``: ParityOutcome.seed_summary(); one panel per metric, one column of dots per pipeline."""
     if not summary:
         return False
-    metrics = [k for k in next(iter(summary.values())) if isinstance(next(iter(summary.values()))[k], dict)]
+    first = next(iter(summary.values()))
+    metrics = [k for k, v in first.items() if isinstance(v, dict) and "values" in v]
     fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTH_IN, 4.0), squeeze=False)
     for ax, key in zip(axes[0], metrics):
         for i, (pipeline, entry) in enumerate(summary.items()):
@@ -267,7 +268,7 @@ def seed_figure(summary: dict, path: Path) -> bool:
             ax.plot(i + np.asarray(jitter), values, "o", color=_colour(pipeline), alpha=0.8)
             ax.plot([i - 0.25, i + 0.25], [entry[key]["median"]] * 2, color="k", lw=2)
         if key == "pearson":
-            threshold = next(iter(summary.values()))["collapse_threshold"]
+            threshold = first["collapse_threshold"]
             ax.axhline(threshold, color="k", ls="--", lw=0.8)
             ax.annotate("collapse threshold", (ax.get_xlim()[0], threshold), fontsize=9,
                         xytext=(2, 3), textcoords="offset points")
@@ -275,8 +276,7 @@ def seed_figure(summary: dict, path: Path) -> bool:
         ax.set_xlim(-0.6, len(summary) - 0.4)
         ax.set_title(key)
         ax.grid(axis="y", alpha=0.3)
-    n = next(iter(summary.values()))["n"]
-    fig.suptitle(f"Spread over {n} seeds (dots: seeds; bar: median)", fontsize=12)
+    fig.suptitle(f"Spread over {first['n']} seeds (dots: seeds; bar: median)", fontsize=12)
     fig.tight_layout()
     _save(fig, path)
     return True
