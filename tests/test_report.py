@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from html.parser import HTMLParser
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
