@@ -263,3 +263,24 @@ def test_flat_reconstruction_still_gets_a_colour_range():
 def test_describe_names_the_run_of_a_file():
     assert report.describe("arrays_modern_gs1_ideal.npz").startswith("run modern_gs1_ideal:")
     assert report.describe("unknown.bin") == "(undescribed)"
+
+
+def test_report_without_training_or_with_a_failed_run(tmp_path):
+    """Static checks only, then one diverged run: no figure is drawn for what did not run."""
+    static = fabricated_outcome()
+    static.runs, static.explanations, static.seed_runs, static.dose_ladder = {}, {}, {}, []
+    folder = report.write_report(static, tmp_path / "static")
+    page = Page((folder / "index.html").read_text())
+    assert page.srcs == [] and "amplitude-table" not in page.tables and "stage-table" in page.tables
+    assert "(none: no training ran)" in (folder / "index.md").read_text()
+
+    failed = fabricated_outcome()
+    failed.runs["modern"].failure, failed.runs["modern"].training = "loss diverged at epoch 2", {}
+    failed.explanations.pop("modern")
+    failed.seed_runs, failed.dose_ladder = {}, []
+    folder = report.write_report(failed, tmp_path / "failed")
+    page = Page((folder / "index.html").read_text())
+    amp = {r[0]: r[1:] for r in _data_rows(page, "amplitude-table")}
+    assert amp["expected_gauge"] == ["0.5", "–"]
+    assert "modern: FAILED — loss diverged at epoch 2" in " ".join("".join(page.text).split())
+    assert page.tables["explain-table"][0] == ["factor", "legacy", "what it is"]
