@@ -137,38 +137,44 @@ def waterfall_steps(start: float, factors: list) -> list:
 
 
 def _waterfall(ax, start_label: str, start: float, factors: list, end_label: str | None = None,
-               end: float | None = None, highlight: str | None = None, labels: bool = True) -> None:
+               end: float | None = None, highlight: str | None = None, labels: bool = True) -> tuple:
     """One horizontal log-scale waterfall, read top to bottom: a start bar, one floating bar per
     factor (from the running product before it to after it, labelled ``×factor``), an end total.
+
+    Returns the (lowest, highest) level drawn; :func:`_share_limits` sets the panels' common range.
     """
     steps = waterfall_steps(start, factors)
     names = [start_label] + [s[0] for s in steps] + ([end_label] if end_label else [])
-    y = np.arange(len(names))
     ax.set_xscale("log")
     levels = [start] + [v for s in steps for v in s[1:] if v > 0 and np.isfinite(v)]
     levels += [end] if end_label else []
-    left, right = min(levels) / 3, max(levels) * 4  # room on the right for the labels
-    ax.set_xlim(left, right)
+    floor = min(levels) / 1e3  # totals are drawn from beyond the axis' left edge
 
     def bar(i, lo, hi, colour, text, edge="none", bold=False):
         ax.barh(i, hi - lo, left=lo, height=0.62, color=colour, edgecolor=edge, linewidth=2)
         ax.annotate(text, (max(lo, hi), i), textcoords="offset points", xytext=(4, 0), va="center",
                     fontsize=10, fontweight="bold" if bold else "normal")
 
-    bar(0, left, start, TOTAL, f"{start:.3g}")
+    bar(0, floor, start, TOTAL, f"{start:.3g}")
     for i, (label, lo, hi) in enumerate(steps, start=1):
         if not (np.isfinite(hi) and hi > 0 and lo > 0):
-            ax.annotate("not finite", (left, i), xytext=(4, 0), textcoords="offset points", va="center")
+            ax.annotate("not finite", (0.02, i), xycoords=("axes fraction", "data"), va="center")
             continue
         bar(i, min(lo, hi), max(lo, hi), UP if hi >= lo else DOWN, f"×{hi / lo:.3g}",
             edge="k" if label == highlight else "none")
         ax.plot([hi, hi], [i - 0.31, i + 1.31], color="k", lw=0.7, ls=":")
     if end_label:
-        bar(len(names) - 1, left, end, TOTAL, f"{end:.3g}", bold=True)
+        bar(len(names) - 1, floor, end, TOTAL, f"{end:.3g}", bold=True)
     if labels:  # panels share the y axis: the first one names the rows
-        ax.set_yticks(y, names)
+        ax.set_yticks(np.arange(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.grid(axis="x", which="major", alpha=0.3)
+    return min(levels), max(levels)
+
+
+def _share_limits(axes, ranges) -> None:
+    """One x range for panels that share their x axis: every panel's levels, room for the labels."""
+    axes[0].set_xlim(min(r[0] for r in ranges) / 3, max(r[1] for r in ranges) * 4)
 
 
 def explain_factors(e: dict) -> list:
@@ -181,14 +187,15 @@ def explain_figure(explanations: dict, path: Path) -> bool:
     if not explanations:
         return False
     fig, axes = plt.subplots(1, len(explanations), figsize=(WIDTH_IN, 4.4), sharex=True, sharey=True,
-                             squeeze=False,
-                             layout="constrained")
+                             squeeze=False, layout="constrained")
+    ranges = []
     for i, (ax, (name, e)) in enumerate(zip(axes[0], explanations.items())):
-        _waterfall(ax, "perfect reconstruction", 1.0, explain_factors(e), "measured ratio",
-                   e["naive_window_ratio"], labels=i == 0)
+        ranges.append(_waterfall(ax, "perfect reconstruction", 1.0, explain_factors(e), "measured ratio",
+                                 e["naive_window_ratio"], labels=i == 0))
         ax.set_title(f"{name}\nmeasured {e['naive_window_ratio']:.3g}, residual {e['residual']:.3f}",
                      color=_colour(name))
         ax.set_xlabel("mean(stitched) / mean(truth), log scale")
+    _share_limits(axes[0], ranges)
     fig.suptitle("Where the amplitude goes: the measured ratio as a product of known factors "
                  "(green raises, red lowers)", fontsize=12)
     _save(fig, path)
@@ -205,15 +212,16 @@ def stage_figure(stage_tables: dict, path: Path, primary: str | None = None) -> 
     if not stage_tables:
         return False
     fig, axes = plt.subplots(1, len(stage_tables), figsize=(WIDTH_IN, 5.0), sharex=True, sharey=True,
-                             squeeze=False,
-                             layout="constrained")
+                             squeeze=False, layout="constrained")
+    ranges = []
     for i, (ax, (name, table)) in enumerate(zip(axes[0], stage_tables.items())):
         ratios = stage_ratios(table)
         factors = [(row["name"], ratios["ratios"][row["name"]]) for row in table[1:]]
-        _waterfall(ax, f"{table[0]['name']} (start)", table[0]["mean"], factors, highlight=primary,
-                   labels=i == 0)
+        ranges.append(_waterfall(ax, f"{table[0]['name']} (start)", table[0]["mean"], factors, highlight=primary,
+                                 labels=i == 0))
         ax.set_title(f"{name}: chain product {ratios['chain_product']:.3g}", color=_colour(name))
         ax.set_xlabel("stage mean, log scale")
+    _share_limits(axes[0], ranges)
     note = f" Outlined: the primary deviation source, {primary}." if primary else ""
     fig.suptitle(f"Stage means along the chain; each bar is mean(k)/mean(k−1).{note}", fontsize=12)
     _save(fig, path)
