@@ -9,6 +9,8 @@
   terminal through pytest's capture (``ptychobench.progress.terminal_progress``).
 * ``_reset_legacy_cfg`` (autouse): restores the global legacy ``cfg`` after every test,
   so no test sees settings another test left behind.
+* ``browser`` (session): headless Chromium driven by Selenium (Debian's ``chromium`` and
+  ``chromium-driver``, installed by ``.ci/run``), started only by the tests that ask for it.
 * ``shared_scope``: the scope of fixtures that several tests share ("module"), or "function"
   under mutation testing. mutmut maps a function to the tests during which it ran; a module
   fixture runs during its first test only, so the other tests that check its result would never
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,21 @@ def parity_outcome(request):
 def parity_report(parity_outcome) -> Path:
     """The report folder of the session's parity outcome (written before any assertion)."""
     return parity_outcome.report
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Selenium), 1400x900."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    yield driver
+    driver.quit()

@@ -4,7 +4,7 @@ with at least two commits plotted (screenshot saved).
 
 Uses the ``tiny`` profile (machinery, not science) and only the science benchmarks to stay
 within CI time; publish runs in this test's own Python (``--no-venv``). Needs git,
-Debian's ``chromium`` and ``chromium-driver`` (installed by ``.ci/run``) and Selenium.
+Debian's ``chromium`` and ``chromium-driver`` (the ``browser`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,8 +24,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = Path(os.environ.get("PTYCHOBENCH_SCREENSHOTS", ROOT / "reports" / "screenshots"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def run(cmd, cwd, env):
@@ -63,22 +60,6 @@ def server(site):
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 PLOTTED_COMMITS = """

@@ -23,6 +23,17 @@ import numpy as np
 
 CEILINGS = {"sigmoid": 1.0}
 
+#: ``(key, label, meaning)`` of the factors of ``naive``, in the order of the product
+FACTORS = (
+    ("coverage_factor", "coverage factor",
+     "mean over the window / mean over covered pixels (uncovered pixels are zeros), relative to the truth's"),
+    ("object_normalization", "object normalisation", "the object divided by norm_Y_I (legacy)"),
+    ("diffraction_gain_g", "diffraction gain g", "normalize_data's gain on the diffraction (modern)"),
+    ("intensity_scale_ratio", "s_c / exp(log_scale)", "closed-form intensity scale over the model's"),
+    ("head_clip", "amplitude-head clip", "what the bounded head loses where the gauge asks for more than its ceiling"),
+    ("residual", "unexplained residual", "the model's own error: 1 = fully explained"),
+)
+
 
 def explain(run) -> dict:
     """Factors of ``run``'s amplitude ratio; needs ``run.arrays`` (stitched, truth, covered)."""

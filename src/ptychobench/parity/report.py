@@ -1,5 +1,10 @@
 """Write a parity report folder: JSON + Markdown + HTML + PNG figures.
 
+``index.html`` is rendered from the Jinja2 template ``templates/report.html.j2``; every
+Markdown file of the report (``index.md``, the per-check ``*.md``) is kept for terminals and
+diffs, and each per-check one gets an HTML sibling rendered by markdown-it-py. Figures come
+from :mod:`.figures`.
+
 The folder is assembled under a hidden temporary name and renamed into place when it is
 complete, so an interrupted run never leaves a half-written report, and earlier reports
 are never touched.
@@ -7,25 +12,24 @@ are never touched.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
-import matplotlib
+import jinja2
+import numpy as np
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..atomic import atomic_write_text  # noqa: E402
-from ..errors import DataError  # noqa: E402
-from ..stages import STAGE_MEANING, STAGES, stage_ratios  # noqa: E402
-from .checks import LOSS_KEYS  # noqa: E402
-from .explain import explain_text  # noqa: E402
+from ..atomic import atomic_write_text
+from ..errors import DataError
+from ..stages import STAGE_MEANING
+from . import figures
+from .checks import LOSS_KEYS
+from .explain import FACTORS, explain_text, hypotheses
 
 GAUGE_NOTE = (
     "Gauge: a physics-consistent reconstruction is Ô = G·O with G = (object normalisation) × "
@@ -53,7 +57,7 @@ def _cell(value) -> str:
 
 
 def _md_table(headers, rows) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -100,22 +104,33 @@ def _config_files(check) -> dict:
     return {"config_diff.md": "".join(md), "config_diff.json": to_json(d)}
 
 
+def stage_rows(details: dict) -> list:
+    """The stage table of the normalization check: one dict per stage of the legacy chain.
+
+    Keys: stage, legacy_meaning, legacy_mean, legacy_ratio, modern_meaning, modern_mean,
+    modern_ratio, deviation (``|ln(r_legacy/r_modern)|``), primary (bool); None where absent.
+    """
+    tables_, ratios, deviations = details["stages"], details["ratios"], details["deviations"]
+    means = {p: {r["name"]: r["mean"] for r in tables_[p]} for p in ("legacy", "modern")}
+    return [{"stage": s, "legacy_meaning": STAGE_MEANING[s][0], "legacy_mean": means["legacy"].get(s),
+             "legacy_ratio": ratios["legacy"]["ratios"].get(s), "modern_meaning": STAGE_MEANING[s][1],
+             "modern_mean": means["modern"].get(s), "modern_ratio": ratios["modern"]["ratios"].get(s),
+             "deviation": deviations.get(s), "primary": s == details["primary_deviation_source"]}
+            for s in means["legacy"]]
+
+
 def _stage_files(check) -> dict:
     d = check.details
-    tables_, ratios, deviations = d["stages"], d["ratios"], d["deviations"]
+    keys = ("stage", "legacy_meaning", "legacy_mean", "legacy_ratio", "modern_meaning", "modern_mean",
+            "modern_ratio", "deviation")
     md = ["# Stage ratios (legacy vs modern)\n",
-          "ratio = mean(stage k) / mean(stage k-1); evaluated on each pipeline's test split.\n\n"]
-    rows = []
-    for s in [r["name"] for r in tables_["legacy"]]:
-        lm = next((r["mean"] for r in tables_["legacy"] if r["name"] == s), None)
-        mm = next((r["mean"] for r in tables_["modern"] if r["name"] == s), None)
-        rows.append([s, STAGE_MEANING[s][0], _fmt(lm), _fmt(ratios["legacy"]["ratios"].get(s)), STAGE_MEANING[s][1],
-                     _fmt(mm), _fmt(ratios["modern"]["ratios"].get(s)), _fmt(deviations.get(s))])
-    md.append(_md_table(["stage", "legacy", "mean", "ratio", "modern", "mean", "ratio", "|ln(r_L/r_M)|"], rows))
-    md.append(f"\nChain product: legacy {_fmt(ratios['legacy']['chain_product'])}, "
-              f"modern {_fmt(ratios['modern']['chain_product'])}.\n")
-    md.append(f"\n**Primary deviation source: `{d['primary_deviation_source']}`**\n\n## Comparisons\n")
-    md.append(_rows_md(check))
+          "ratio = mean(stage k) / mean(stage k-1); evaluated on each pipeline's test split.\n\n",
+          _md_table(["stage", "legacy", "mean", "ratio", "modern", "mean", "ratio", "|ln(r_L/r_M)|"],
+                    [[_fmt(r[k]) for k in keys] for r in stage_rows(d)]),
+          f"\nChain product: legacy {_fmt(d['ratios']['legacy']['chain_product'])}, "
+          f"modern {_fmt(d['ratios']['modern']['chain_product'])}.\n",
+          f"\n**Primary deviation source: `{d['primary_deviation_source']}`**\n\n## Comparisons\n",
+          _rows_md(check)]
     return {"stage_ratios.json": to_json(d), "stage_ratios.md": "".join(md)}
 
 
@@ -145,27 +160,103 @@ _CHECK_FILES = {
 }
 
 
+def recorded_rows(check) -> list:
+    """The recorded-numbers check's rows as display strings (what, recorded, ours, ratio, tolerance, verdict, source)."""
+    return [{"what": r["what"], "recorded": f"{r['recorded']:g}",
+             "ours": "–" if r["ours"] is None else f"{r['ours']:.6g}",
+             "ratio": "–" if r["ratio"] is None else f"{r['ratio']:.5f}",
+             "tolerance": "–" if r["tolerance_rel"] is None else f"±{r['tolerance_rel']:.2g}",
+             "verdict": r["verdict"], "source": r["source"]} for r in check.details["rows"]]
+
+
 def _recorded_markdown(check) -> list:
-    lines = ["\n## Recorded numbers of the original investigation\n",
-             "| quantity | recorded | ours | ours/recorded | tolerance | verdict | source |", "|---|---|---|---|---|---|---|"]
-    for r in check.details["rows"]:
-        ours = "–" if r["ours"] is None else f"{r['ours']:.6g}"
-        ratio = "–" if r["ratio"] is None else f"{r['ratio']:.5f}"
-        tol = "–" if r["tolerance_rel"] is None else f"±{r['tolerance_rel']:.2g}"
-        lines.append(f"| {_cell(r['what'])} | {r['recorded']:g} | {ours} | {ratio} | {tol} | {_cell(r['verdict'])} "
-                     f"| {_cell(r['source'])} |")
-    return lines
+    keys = ("what", "recorded", "ours", "ratio", "tolerance", "verdict", "source")
+    return ["\n## Recorded numbers of the original investigation\n",
+            _md_table(["quantity", "recorded", "ours", "ours/recorded", "tolerance", "verdict", "source"],
+                      [[r[k] for k in keys] for r in recorded_rows(check)])]
 
 
 def check_artifacts(check) -> dict:
-    """File name -> text of every artifact ``check`` contributes to a report."""
+    """File name -> text of every artifact ``check`` contributes to a report.
+
+    Each Markdown file gets an HTML sibling (same stem) rendered by :func:`markdown_page`.
+    """
     files = {f"check_{check.name}.json": to_json({"name": check.name, "passed": check.passed,
                                                   "reference": check.reference, "problems": check.problems,
                                                   "rows": check.rows})}
     render = _CHECK_FILES.get(check.name)
     if render is not None and check.details:
         files.update(render(check))
+    for name in [n for n in files if n.endswith(".md")]:
+        files[name[:-3] + ".html"] = markdown_page(files[name], name)
     return files
+
+
+# --- HTML -------------------------------------------------------------------------------------------------
+
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("ptychobench.parity", "templates"),
+                               autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                               lstrip_blocks=True)
+TEMPLATES.filters["fmt"] = _fmt
+TEMPLATES.filters["md"] = lambda text: Markup(MARKDOWN.renderInline(text))
+
+
+def markdown_page(md: str, source: str) -> str:
+    """A Markdown document as a standalone HTML page (title: its first heading) linking back to index.html."""
+    heading = next((line.lstrip("#").strip() for line in md.splitlines() if line.startswith("#")), source)
+    return TEMPLATES.get_template("page.html.j2").render(title=heading, source=source,
+                                                         body=Markup(MARKDOWN.render(md)))
+
+
+#: ``(file-name pattern, description)``: what each file of a report holds ({0}: the pattern's group)
+ARTIFACTS = (
+    (r"index\.md", "this report as Markdown (for terminals and diffs)"),
+    (r"checks\.json", "every check: verdict, reference, the row that decided it, problems"),
+    (r"check_(.+)\.json", "check {0}: verdict, reference, problems and every comparison row"),
+    (r"run_(.+)\.json", "run {0}: configuration, scale factors, stage table, metrics, training history, provenance"),
+    (r"arrays_(.+)\.npz", "run {0}: stitched object (complex), truth amplitude, covered-pixel mask"),
+    (r"loss_config_diff\.(md|html|json)", "loss weights: params.cfg defaults vs TrainingConfig, the dose "
+                                            "recipe's snapshots, the weights each pipeline trains with"),
+    (r"legacy_params_cfg_defaults\.json", "the legacy params.cfg defaults as captured at run time"),
+    (r"dose_loss_weights\.json", "loss weights of the dose recipe's runtime snapshot per loss_fn"),
+    (r"config_diff\.(md|html|json)", "configuration: framework defaults and the bridged legacy dict, "
+                                       "every key against the original's tables"),
+    (r"data_parity\.json", "data check: simulated data against the original arrays and the other pipeline"),
+    (r"stage_ratios\.(md|html|json)", "stage tables of both pipelines, ratios, deviations, primary deviation source"),
+    (r"architecture(_diff)?\.(md|html|json)", "layer by layer: shapes and parameter counts of both models"),
+    (r"training_params\.json", "training parameters of both pipelines against the original's"),
+    (r"amplitude\.json", "amplitude check: ratios, gauges and the physics' prediction per pipeline"),
+    (r"recorded_numbers\.json", "ours against every number the original investigation recorded"),
+    (r"seeds\.json", "median, spread and collapse rate over seeds"),
+    (r"explain\.json", "the explain decomposition per run (read by ptychobench explain --report)"),
+    (r"dose_ladder\.json", "metrics of both pipelines at each dose of the profile's ladder"),
+)
+
+
+def describe(name: str, captions: dict | None = None) -> str:
+    """One line on what the report file ``name`` holds (a figure: its caption)."""
+    if captions and name in captions:
+        return captions[name]
+    for pattern, text in ARTIFACTS:
+        match = re.fullmatch(pattern, name)
+        if match:
+            return text.format(*match.groups())
+    return "(undescribed)"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def artifact_rows(folder: Path, captions: dict) -> list:
+    """``[{name, size, description}]`` for every file in ``folder`` but index.html, sorted."""
+    return [{"name": p.name, "size": _size(p.stat().st_size), "description": describe(p.name, captions)}
+            for p in sorted(Path(folder).iterdir()) if p.is_file() and p.name != "index.html"
+            and not p.name.startswith(".")]
 
 
 def new_report_dir(root: Path) -> tuple[Path, Path]:
@@ -188,68 +279,6 @@ def new_report_dir(root: Path) -> tuple[Path, Path]:
     return tmp, final
 
 
-def _plot_reconstructions(outcome, path: Path) -> None:
-    runs = [r for r in outcome.runs.values() if not r.failure]
-    if not runs:
-        return
-    fig, axes = plt.subplots(len(runs), 3, figsize=(11, 3.6 * len(runs)), squeeze=False)
-    for row, run in zip(axes, runs):
-        stitched, truth, covered = run.arrays["stitched"], run.arrays["truth"], run.arrays["covered"]
-        gauge = run.metrics["expected_gauge"]
-        panels = [
-            (np.abs(stitched) / gauge, f"{run.pipeline}: |stitched| / G  (G = {gauge:.3g})"),
-            (truth, f"{run.pipeline}: true amplitude (raw units)"),
-            (np.where(covered, np.angle(stitched), np.nan), f"{run.pipeline}: stitched phase (rad); truth phase 0"),
-        ]
-        vmax = float(np.nanmax(truth))
-        for ax, (img, title) in zip(row, panels):
-            kw = {"vmin": 0, "vmax": vmax} if "phase" not in title else {"cmap": "twilight"}
-            im = ax.imshow(img, **kw)
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-            fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def _plot_waterfall(stage_tables: dict, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    names = [s for s in STAGES[1:]]
-    width = 0.4
-    for i, (pipeline, table) in enumerate(stage_tables.items()):
-        ratios = stage_ratios(table)["ratios"]
-        values = [np.log10(ratios[s]) if ratios.get(s, 0) > 0 else np.nan for s in names]
-        ax.bar(np.arange(len(names)) + (i - 0.5) * width, values, width, label=pipeline)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("log10(stage ratio)")
-    ax.set_title("Stage ratios mean(k)/mean(k-1), legacy vs modern")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def _plot_dose(rows: list, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for pipeline in ("legacy", "modern"):
-        pts = [(r["nphotons"], r["amplitude_ratio"], r["gauge_corrected_ratio"]) for r in rows
-               if r["pipeline"] == pipeline and not r.get("failure")]
-        if pts:
-            d, raw, corr = zip(*pts)
-            ax.plot(d, raw, "o--", label=f"{pipeline} amplitude_ratio")
-            ax.plot(d, corr, "s-", label=f"{pipeline} gauge_corrected_ratio")
-    ax.set_xscale("log")
-    ax.axhline(1, color="k", lw=0.8)
-    ax.set_xlabel("nphotons")
-    ax.set_ylabel("ratio")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
 def _state_in_words(run) -> str:
     """'reconstructs' or 'collapsed', with the pearson and head saturation that say so."""
     from .runner import COLLAPSE_PEARSON
@@ -258,8 +287,8 @@ def _state_in_words(run) -> str:
     pearson, sat = m.get("pearson", float("nan")), m.get("head_saturation", float("nan"))
     if np.isfinite(pearson) and pearson >= COLLAPSE_PEARSON:
         return f"reconstructs: pearson {pearson:.3f}, head saturated on {100 * sat:.0f}% of the object"
-    return (f"collapsed: pearson {pearson:.3f} (< {COLLAPSE_PEARSON}), head saturated on {100 * sat:.0f}% of the "
-            "object (the sigmoid sits at its ceiling, so the gradient vanishes)")
+    why = " (the sigmoid sits at its ceiling, so the gradient vanishes)" if sat >= 0.5 else ""
+    return f"collapsed: pearson {pearson:.3f} (< {COLLAPSE_PEARSON}), head saturated on {100 * sat:.0f}% of the object{why}"
 
 
 def runner_metrics():
@@ -268,119 +297,145 @@ def runner_metrics():
     return SEED_METRICS
 
 
-def _index_markdown(outcome) -> str:
+AMPLITUDE_KEYS = ("coverage", "amplitude_ratio", "amplitude_ratio_ls", "expected_gauge", "gauge_corrected_ratio",
+                  "amplitude_bias", "head_saturation", "pearson", "ssim", "psnr", "frc50")
+
+
+def _scale_words(variant: str) -> str:
+    return ("faithful: exp(log_scale) never trains, as in the original runs" if variant == "constant"
+            else "named variant: exp(log_scale) trains")
+
+
+def _run_words(run) -> str:
+    """One line on a run: its state, epochs, speed and size, or why it failed."""
+    t = run.training
+    if not t:
+        return f"FAILED — {run.failure}"
+    return (f"{_state_in_words(run)}; {t['epochs_run']} epochs, {t['samples_per_second']:.1f} groups/s (after the "
+            f"first epoch), {run.trainable_params:,} trainable parameters")
+
+
+def _amplitude_rows(runs: dict) -> list:
+    """``[{metric, cells}]``: one row per :data:`AMPLITUDE_KEYS` entry, one value per run (None: failed)."""
+    return [{"metric": k, "cells": [None if r.failure else r.metrics.get(k, float("nan")) for r in runs.values()]}
+            for k in AMPLITUDE_KEYS]
+
+
+def _seed_rows(summary: dict) -> list:
+    return [{"pipeline": pipeline, "cells": [e[k] for k in runner_metrics()], "collapse_rate": e["collapse_rate"],
+             "threshold": e["collapse_threshold"]} for pipeline, e in summary.items()]
+
+
+def _explain_head(e: dict) -> str:
+    """The explain entry's headline: measured ratio and what the amplitude head was asked for."""
+    text = (f"Measured window ratio {e['naive_window_ratio']:.4g} (the truth is {1 / e['naive_window_ratio']:.2f}× "
+            f"the reconstruction). The head was asked for a mean amplitude of {e['head_demand_mean']:.3g}, "
+            f"{100 * e['head_demand_over_ceiling']:.1f}% of pixels above its ceiling {e['head_ceiling']}; "
+            f"{100 * e['head_saturation']:.1f}% of its predicted amplitudes lie within 1% of it.")
+    if e["head_demand_over_ceiling"] > 0.25:
+        text += (" The gauge asks the bounded head for values above its ceiling: it saturates and the "
+                 "reconstruction undershoots by the clip factor (and stops learning).")
+    return text
+
+
+def _check_links(names) -> list:
+    """The files of one check a reader opens from the checks table: HTML pages, then its JSON files."""
+    return sorted((n for n in names if n.endswith((".html", ".json"))),
+                  key=lambda n: (n.endswith(".json"), not n.startswith("check_"), n))
+
+
+def index_context(outcome, captions: dict, artifacts: list, check_files: dict) -> dict:
+    """Everything ``report.html.j2`` shows, as plain values (numbers are formatted by the template).
+
+    ``captions``: figure file -> caption; ``artifacts``: :func:`artifact_rows`; ``check_files``:
+    check name -> the names of the files it wrote.
+    """
+    norm = next((c for c in outcome.checks if c.name == "normalization" and c.details), None)
+    rec = next((c for c in outcome.checks if c.name == "recorded_numbers" and c.details), None)
+    summary = outcome.seed_summary()
+    return {
+        "title": f"parity {outcome.profile.name}: {'PASS' if outcome.passed else 'FAIL'}",
+        "passed": outcome.passed, "n_passed": sum(c.passed for c in outcome.checks),
+        "profile": outcome.profile.name, "seed": outcome.seed, "seeds": max(len(outcome.seed_runs), 1),
+        "scale_variant": outcome.profile.scale_variant,
+        "scale_words": f"Intensity scale {outcome.profile.scale_variant}: {_scale_words(outcome.profile.scale_variant)}.",
+        "skipped": outcome.skipped, "gauge_note": GAUGE_NOTE,
+        "runs": [{"name": n, "words": _run_words(r)} for n, r in outcome.runs.items()],
+        "checks": [{"name": c.name, "passed": c.passed, "reference": c.reference, "decided_by": c.decided_by,
+                    "problems": c.problems, "links": _check_links(check_files[c.name])} for c in outcome.checks],
+        "stages": None if norm is None else {
+            "rows": stage_rows(norm.details), "primary": norm.details["primary_deviation_source"],
+            "chain": {p: norm.details["ratios"][p]["chain_product"] for p in ("legacy", "modern")}},
+        "amplitude": {"runs": list(outcome.runs), "rows": _amplitude_rows(outcome.runs)} if outcome.runs else None,
+        "explain_factors": [{"key": k, "label": label, "meaning": meaning} for k, label, meaning in FACTORS],
+        "explain": [{"pipeline": e["pipeline"], "numbers": e, "head": _explain_head(e), "hypotheses": hypotheses(e)}
+                    for e in outcome.explanations.values()],
+        "seed_metrics": runner_metrics(), "seed_rows": _seed_rows(summary),
+        "dose_rows": outcome.dose_ladder,
+        "recorded": recorded_rows(rec) if rec is not None else [],
+        "figures": captions, "artifacts": artifacts,
+        "written": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def index_html(context: dict) -> str:
+    return TEMPLATES.get_template("report.html.j2").render(**context)
+
+
+def _index_markdown(outcome, captions: dict, artifacts: list) -> str:
     lines = [f"# ptychobench parity report — profile `{outcome.profile.name}`, seed {outcome.seed}\n",
              f"**Result: {'PASS' if outcome.passed else 'FAIL'}**\n", GAUGE_NOTE + "\n",
-             f"Intensity scale: `{outcome.profile.scale_variant}` "
-             f"({'faithful: exp(log_scale) never trains, as in the original runs' if outcome.profile.scale_variant == 'constant' else 'named variant: exp(log_scale) trains'}). "
+             f"Intensity scale: `{outcome.profile.scale_variant}` ({_scale_words(outcome.profile.scale_variant)}). "
              "Modern `gs2_ideal` is compared with the legacy dose recipe stage by stage; `modern_gs1_ideal` "
              "is the gridsize-1 sim-lines scenario.\n"]
     lines += [f"- {line}" for line in outcome.skipped]
     lines.append("\n## Checks\n")
-    lines.append("| check | verdict | compared with | decided by |")
-    lines.append("|---|---|---|---|")
-    lines += [f"| {c.name} | {'PASS' if c.passed else 'FAIL'} | {_cell(c.reference)} | {_cell(c.decided_by)} |"
-              for c in outcome.checks]
+    lines.append(_md_table(["check", "verdict", "compared with", "decided by"],
+                           [[c.name, "PASS" if c.passed else "FAIL", c.reference, c.decided_by]
+                            for c in outcome.checks]))
     for c in outcome.checks:
         if len(c.problems) > 1:
             lines.append(f"\n### {c.name}: problems\n")
             lines += [f"- {p}" for p in c.problems]
-    rec = next((c for c in outcome.checks if c.name == "recorded_numbers"), None)
+    rec = next((c for c in outcome.checks if c.name == "recorded_numbers" and c.details), None)
     if rec is not None:
         lines += _recorded_markdown(rec)
-    norm = next((c for c in outcome.checks if c.name == "normalization"), None)
+    norm = next((c for c in outcome.checks if c.name == "normalization" and c.details), None)
     if norm is not None:
         lines.append(f"\n## Where the pipelines part ways\n\nPrimary deviation source: "
                      f"**`{norm.details['primary_deviation_source']}`**. See [stage_ratios.md](stage_ratios.md).\n")
     if outcome.runs:
         lines.append("## Amplitude\n")
-        keys = ("coverage", "amplitude_ratio", "amplitude_ratio_ls", "expected_gauge", "gauge_corrected_ratio",
-                "amplitude_bias", "head_saturation", "pearson", "ssim", "psnr", "frc50")
-        lines.append("| metric | " + " | ".join(outcome.runs) + " |")
-        lines.append("|---|" + "---|" * len(outcome.runs))
-        for k in keys:
-            vals = [f"{r.metrics.get(k, float('nan')):.4g}" if not r.failure else "failed" for r in outcome.runs.values()]
-            lines.append(f"| {k} | " + " | ".join(vals) + " |")
-        lines.append("")
-        for name, run in outcome.runs.items():
-            t = run.training
-            if t:
-                lines.append(f"- {name}: {_state_in_words(run)}; {t['epochs_run']} epochs, "
-                             f"{t['samples_per_second']:.1f} groups/s (after the first epoch), "
-                             f"{run.trainable_params:,} trainable parameters")
-            else:
-                lines.append(f"- {name}: FAILED — {run.failure}")
+        lines.append(_md_table(["metric", *outcome.runs],
+                               [[r["metric"], *["failed" if v is None else f"{v:.4g}" for v in r["cells"]]]
+                                for r in _amplitude_rows(outcome.runs)]))
+        lines += [f"- {name}: {_run_words(run)}" for name, run in outcome.runs.items()]
     summary = outcome.seed_summary()
     if summary:
         lines.append(f"\n## Seeds ({len(outcome.seed_runs)}): median [min, max]\n")
-        lines.append("| pipeline | " + " | ".join(runner_metrics()) + " | collapse rate |")
-        lines.append("|---|" + "---|" * (len(runner_metrics()) + 1))
-        for pipeline, e in summary.items():
-            cells = [f"{e[k]['median']:.4g} [{e[k]['min']:.4g}, {e[k]['max']:.4g}]" for k in runner_metrics()]
-            lines.append(f"| {pipeline} | " + " | ".join(cells) +
-                         f" | {e['collapse_rate']:.2f} (pearson < {e['collapse_threshold']}) |")
+        lines.append(_md_table(["pipeline", *runner_metrics(), "collapse rate"],
+                               [[r["pipeline"], *[f"{c['median']:.4g} [{c['min']:.4g}, {c['max']:.4g}]" for c in r["cells"]],
+                                 f"{r['collapse_rate']:.2f} (pearson < {r['threshold']})"] for r in _seed_rows(summary)]))
         lines.append("\nThe amplitude check compares the medians over seeds.\n")
     if outcome.explanations:
         lines.append("\n## explain\n\n```")
         lines += [explain_text(e) for e in outcome.explanations.values()]
         lines.append("```\n")
     lines.append("## Figures\n")
-    figures = ["reconstruction.png", "stage_waterfall.png"] if outcome.runs else []
-    figures += ["dose.png"] if outcome.dose_ladder else []
-    lines += [f"![{fig}]({fig})" for fig in figures] or ["(none: no training ran)"]
-    lines.append("\n## Files\n")
-    lines.append("run_legacy.json, run_modern.json, arrays_*.npz, loss_config_diff.md/json, "
-                 "legacy_params_cfg_defaults.json, dose_loss_weights.json, config_diff.md, data_parity.json, "
-                 "stage_ratios.json/md, architecture_diff.md, training_params.json, amplitude.json, checks.json")
+    lines += [f"![{caption}]({name})\n" for name, caption in captions.items()] or ["(none: no training ran)\n"]
+    lines.append("## Files\n")
+    lines += [f"- [{a['name']}]({a['name']}): {a['description']}" for a in artifacts]
     return "\n".join(lines) + "\n"
-
-
-def _markdown_to_html(md: str, title: str) -> str:
-    """A small, dependency-free rendering: headings, lists, tables, images, code blocks."""
-    out, in_code, in_table = [], False, False
-    for line in md.splitlines():
-        if line.startswith("```"):
-            out.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            out.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-            if all(set(c) <= {"-"} for c in cells):
-                continue
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("!["):
-            src = line[line.index("(") + 1 : line.rindex(")")]
-            out.append(f'<img src="{html.escape(src)}" alt="{html.escape(src)}" style="max-width:100%">')
-        elif line.startswith("- "):
-            out.append(f"<li>{html.escape(line[2:])}</li>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}td{border:1px solid #ccc;padding:2px 6px}"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
 
 
 def write_report(outcome, root: Path | str = "reports") -> Path:
     """Write the report folder for ``outcome``; return its final path."""
     tmp, final = new_report_dir(Path(root))
     try:
+        check_files = {}
         for check in outcome.checks:
-            for name, text in check_artifacts(check).items():
+            check_files[check.name] = check_artifacts(check)
+            for name, text in check_files[check.name].items():
                 atomic_write_text(tmp / name, text)
         summary = [{"name": c.name, "passed": c.passed, "reference": c.reference, "decided_by": c.decided_by,
                     "problems": c.problems} for c in outcome.checks]
@@ -393,15 +448,13 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
             atomic_write_text(tmp / "seeds.json", to_json(outcome.seed_summary()))
         if outcome.explanations:
             atomic_write_text(tmp / "explain.json", json.dumps(outcome.explanations, indent=2) + "\n")
-        if outcome.runs:
-            _plot_reconstructions(outcome, tmp / "reconstruction.png")
-            _plot_waterfall({n: r.stages for n, r in outcome.runs.items()}, tmp / "stage_waterfall.png")
         if outcome.dose_ladder:
             atomic_write_text(tmp / "dose_ladder.json", json.dumps(outcome.dose_ladder, indent=2, default=str) + "\n")
-            _plot_dose(outcome.dose_ladder, tmp / "dose.png")
-        md = _index_markdown(outcome)
-        atomic_write_text(tmp / "index.md", md)
-        atomic_write_text(tmp / "index.html", _markdown_to_html(md, f"parity {outcome.profile.name}"))
+        captions = dict(figures.write_figures(outcome, tmp))
+        artifacts = artifact_rows(tmp, captions)
+        atomic_write_text(tmp / "index.md", _index_markdown(outcome, captions, artifacts))
+        artifacts = artifact_rows(tmp, captions)
+        atomic_write_text(tmp / "index.html", index_html(index_context(outcome, captions, artifacts, check_files)))
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
