@@ -470,6 +470,24 @@ def test_atomic_write_replaces_whole_files_only(tmp_path):
     assert target.read_text() == "second\n" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
+def test_atomic_write_gives_the_permissions_open_would(tmp_path):
+    """mkstemp makes 0600 files; the written file has 0666 less the umask, like open()."""
+    import os
+
+    from ptychobench.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        (tmp_path / "b.txt").write_text("x")
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "c.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644 == (tmp_path / "b.txt").stat().st_mode & 0o777
+    assert (tmp_path / "c.txt").stat().st_mode & 0o777 == 0o600
+
+
 def test_atomic_write_into_a_missing_folder_raises_oserror(tmp_path):
     from ptychobench.atomic import atomic_write_text
 

@@ -17,6 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -34,6 +40,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     On an exception (or a kill) the target is untouched and the temporary file is removed
     (a kill can leave a hidden ``.<name>.*.tmp`` file, never a half-written target).
+    The new file gets the permissions ``open()`` would give it (0666 less the umask), not
+    ``mkstemp``'s owner-only 0600, so a published report is readable by a web server.
     Raises ``OSError`` when the folder cannot be written.
     """
     path = Path(path)
@@ -44,6 +52,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
