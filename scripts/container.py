@@ -246,15 +246,22 @@ def cleanup(engine: str, env: dict, tag: str) -> None:
         (WORK / name).unlink(missing_ok=True)
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; ``.variant`` is the image to build (``CUDA`` with ``--cuda``, else ``CPU``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cuda", action="store_true",
                         help=f"build the GPU host's image ({CUDA.requirements}); parity still runs on the CPU")
     parser.add_argument("--profile", default=os.environ.get("PTYCHOBENCH_PROFILE", "smoke"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the image and storage afterwards")
-    args = parser.parse_args()
-    variant = CUDA if args.cuda else CPU
+    args = parser.parse_args(argv)
+    args.variant = CUDA if args.cuda else CPU
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    variant = args.variant
 
     sys.path.insert(0, str(ROOT / "src"))
     from ptychobench.atomic import atomic_write_text
