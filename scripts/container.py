@@ -29,7 +29,6 @@ BASE = "localhost/ptychobench-base:bookworm"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-
 @dataclass(frozen=True)
 class Variant:
     """Which image to build: its hash-locked requirements, tag and results folder."""
@@ -265,6 +264,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT / "src"))
     from ptychobench.atomic import atomic_write_text
+    from ptychobench.errors import DataError
     from ptychobench.parity.compare_reports import compare_report_folders
 
     engine = "docker" if docker_daemon() else "podman"
@@ -284,7 +284,10 @@ def main() -> int:
         summary["image_bytes"] = image_size(engine, env, variant.tag)
         summary["image_id"] = image_digest(engine, env, variant.tag)
         if args.cuda:  # before the long parity run: a CPU-only TensorFlow stops here
-            summary["tensorflow_cuda"] = tf_cuda_report(engine, env, variant.tag)
+            try:
+                summary["tensorflow_cuda"] = tf_cuda_report(engine, env, variant.tag)
+            except DataError as err:
+                sys.exit(f"not a CUDA image: {err}")
         results = variant.results
         shutil.rmtree(results, ignore_errors=True)
         summary["container_parity_seconds"] = round(
