@@ -117,7 +117,11 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def container(session: nox.Session) -> None:
-    """Build the image (Docker, else buildah/podman), run parity inside it, compare with a host run."""
+    """Build the image (Docker, else buildah/podman), run parity inside it, compare with a host run.
+
+    ``nox -s container -- --cuda`` builds the GPU host's image (requirements/container.lock) instead
+    of the CPU one, runs parity in it on the CPU and records TensorFlow's CUDA report (not in CI).
+    """
     install(session)
     session.run("python", "scripts/container.py", *session.posargs, env=ENV)
 
