@@ -125,22 +125,20 @@ def asv_results_dir(conf: Path) -> Path:
 
 
 def load_machines(results_dir: Path, tracked=TRACKED) -> list[Machine]:
-    """The tracked benchmarks of every machine under ``results_dir``, by machine name.
+    """The tracked benchmarks of every machine under ``results_dir`` (one folder with a
+    ``machine.json`` each, results or not), by machine name.
 
     One point per results file, ordered by commit date (asv's ``date``), then commit hash; a
-    value asv recorded as failed or NaN is None.
+    value asv recorded as failed or NaN is None. Parameter sets in asv's order.
     """
     from asv.machine import Machine as AsvMachine
     from asv.results import iter_results
     from asv.util import load_json
 
-    by_machine: dict[str, list] = {}
-    for result in iter_results(str(results_dir)):
-        by_machine.setdefault(result.params["machine"], []).append(result)
     machines = []
-    for name in sorted(by_machine):
-        results = sorted(by_machine[name], key=lambda r: (r.date or 0, r.commit_hash))
-        info = load_json(str(results_dir / name / "machine.json"), api_version=AsvMachine.api_version)
+    for info_file in sorted(results_dir.glob("*/machine.json")):
+        info = load_json(str(info_file), api_version=AsvMachine.api_version)
+        results = sorted(iter_results(str(info_file.parent)), key=lambda r: (r.date or 0, r.commit_hash))
         series: dict[tuple, Series] = {}
         for i, result in enumerate(results):
             for metric in tracked:
@@ -157,8 +155,8 @@ def load_machines(results_dir: Path, tracked=TRACKED) -> list[Machine]:
                     if metric.inverse and value is not None:
                         value = 1 / value if value else None
                     column[i] = value
-        machines.append(Machine(name, {k: v for k, v in info.items() if k not in ("machine", "version")},
-                                [(r.commit_hash, r.date) for r in results], [series[k] for k in sorted(series)]))
+        machines.append(Machine(info["machine"], {k: v for k, v in info.items() if k not in ("machine", "version")},
+                                [(r.commit_hash, r.date) for r in results], list(series.values())))
     return machines
 
 
@@ -235,7 +233,7 @@ def landing_context(report: Path | None, results_dir: Path, collapse_pearson: fl
         collapse_pearson = COLLAPSE_PEARSON
     names = param_names(results_dir)
     machines = []
-    for machine in load_machines(results_dir) if results_dir.is_dir() else []:
+    for machine in load_machines(results_dir):
         rows = []
         for series in machine.series:
             cells = []

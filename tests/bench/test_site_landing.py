@@ -41,6 +41,8 @@ def results(tmp_path) -> Path:
     write_result(folder, "box-a", NEW, 2000, {BIAS: [0.125, 0.375], RATIO: [0.875, 0.5], SPEED: [0.04, None]})
     write_result(folder, "box-b", OLD, 1000, {BIAS: [0.5, 0.5], RATIO: [1.5, 1.5], SPEED: [0.2, 0.2]})
     write_result(folder, "box-b", NEW, 2000, {BIAS: [0.0625, 0.5], RATIO: [1.25, 1.5], SPEED: [0.08, 0.2]})
+    (folder / "box-c").mkdir()  # registered, never benchmarked
+    (folder / "box-c" / "machine.json").write_text(json.dumps({"machine": "box-c", "version": 1}))
     (folder / "benchmarks.json").write_text(json.dumps(
         {name: {"param_names": ["pipeline", "nphotons"], "version": "1"} for name in (BIAS, RATIO, SPEED)}
         | {"version": 2}))
@@ -74,6 +76,7 @@ def test_landing_shows_latest_values_machines_and_links(results, report):
     page = landing.render_landing(landing.landing_context(report, results))
     for machine, cpu in (("box-a", "Test CPU A"), ("box-b", "Test CPU B")):
         assert f"<code>{machine}</code>" in page and cpu in page
+    assert "<code>box-c</code>" in page and "0 commit(s) benchmarked" in page
     # the newer commit's values; groups/s = 1 / (s per group): 1/0.04 = 25, 1/0.08 = 12.5
     for expected in (cell("box-a", BIAS, "legacy", "0.125"), cell("box-a", RATIO, "legacy", "0.875"),
                      cell("box-a", SPEED, "legacy", "25"), cell("box-a", BIAS, "modern", "0.375"),
@@ -90,7 +93,9 @@ def test_landing_shows_latest_values_machines_and_links(results, report):
     # the verdict: one failed check, named with what decided it; pearson 0.1 collapsed, 0.9 not
     assert 'data-verdict="FAIL"' in page and "1 of 2 checks pass" in page
     assert "<b>amplitude</b>: modern bias 0.45 (limit 0.1)" in page
-    assert page.count(">collapsed</td>") == 1 and ">no</td>" in page
+    runs = page.split('id="report-runs"')[1].split("</table>")[0].split("<tr>")
+    row = {r.split("</td>")[0].removeprefix("<td>"): r for r in runs if r.startswith("<td>")}
+    assert ">collapsed</td>" in row["modern"] and ">no</td>" in row["legacy"]
     assert "parity-20260101T000000Z" in page
 
 
