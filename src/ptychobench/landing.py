@@ -113,7 +113,7 @@ class Series:
 class Machine:
     name: str
     info: dict  # machine.json without its bookkeeping keys
-    commits: list[tuple[str, int]]  # (commit hash, commit date in ms), oldest first
+    commits: list[str]  # commit hashes, oldest first
     series: list[Series]
 
 
@@ -156,7 +156,7 @@ def load_machines(results_dir: Path, tracked=TRACKED) -> list[Machine]:
                         value = 1 / value if value else None
                     column[i] = value
         machines.append(Machine(info["machine"], {k: v for k, v in info.items() if k not in ("machine", "version")},
-                                [(r.commit_hash, r.date) for r in results], list(series.values())))
+                                [r.commit_hash for r in results], list(series.values())))
     return machines
 
 
@@ -241,13 +241,13 @@ def landing_context(report: Path | None, results_dir: Path, collapse_pearson: fl
                 values = series.values.get(metric.benchmark, [None] * len(machine.commits))
                 cells.append({
                     "metric": metric, "latest": values[-1], "spark": sparkline(values),
-                    "history": ", ".join(f"{commit[:8]} {fmt(v)}" for (commit, _), v in zip(machine.commits, values)),
+                    "history": ", ".join(f"{commit[:8]} {fmt(v)}" for commit, v in zip(machine.commits, values)),
                     "link": graph_link(metric.benchmark, machine.name, names.get(metric.benchmark, ()),
                                        series.params),
                 })
             rows.append({"params": [label(p) for p in series.params], "cells": cells})
         machines.append({"name": machine.name, "info": machine.info, "rows": rows,
-                         "commits": [c for c, _ in machine.commits],
+                         "commits": machine.commits,
                          "param_names": names.get(TRACKED[0].benchmark) or [
                              f"parameter {i + 1}" for i in range(max((len(s.params) for s in machine.series), default=0))]})
     return {"report": report_summary(report, collapse_pearson) if report is not None else None,
