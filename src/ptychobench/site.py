@@ -2,7 +2,8 @@
 
     python -m ptychobench.site --asv-html .asv/html --reports reports --out site
 
-Layout: ``site/index.html`` (landing page), ``site/asv/`` (the asv site),
+Layout: ``site/index.html`` (landing page: verdict, headline numbers and their trends, see
+:mod:`ptychobench.landing`), ``site/asv/`` (the asv site),
 ``site/parity/`` (the latest parity report, with a link back). The site is built in a
 temporary folder and renamed into place.
 
@@ -35,12 +36,16 @@ import subprocess
 import sys
 import tarfile
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .atomic import atomic_write_bytes
+from .landing import asv_results_dir, landing_context, render_landing
 
 REGISTRY = "https://registry.npmjs.org"
-#: CDN address in asv's pages -> (npm package, version, file in its tarball)
+#: CDN address in asv's pages -> (npm package, version, file in its tarball). asv 0.6.6 ships
+#: none of these files (its www/ has only its own scripts, styles and icons).
 ASV_ASSETS = {
     "https://code.jquery.com/jquery-3.3.1.min.js": ("jquery", "3.3.1", "package/dist/jquery.min.js"),
     "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js": ("flot", "0.8.3", "package/jquery.flot.js"),
@@ -52,6 +57,8 @@ ASV_ASSETS = {
         ("flot", "0.8.3", "package/jquery.flot.categories.js"),
     "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
         ("flot-orderbars", "1.0.0", "package/js/jquery.flot.orderBars.js"),
+    # 1.0.1 was never on npm (stupid-table-plugin's only version is 1.1.3, checked 2026-11-27);
+    # asv only calls .stupidtable() and .stupidtable({sort functions}), which 1.1.3 has.
     "https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js":
         ("stupid-table-plugin", "1.1.3", "package/stupidtable.min.js"),
     "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js":
@@ -96,36 +103,52 @@ def fetch_assets(cache: Path | None = None) -> Path:
     return cache
 
 
+class _ExternalAssets(HTMLParser):
+    """Collects the ``<script src>`` and ``<link href>`` start tags that load an http(s) address."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str, list]] = []  # (tag as written, tag name, attributes)
+
+    def handle_starttag(self, tag, attrs):
+        url = dict(attrs).get({"script": "src", "link": "href"}.get(tag, ""))
+        if url and urlsplit(url).scheme in ("http", "https"):
+            self.found.append((self.get_starttag_text(), tag, attrs))
+
+
+def external_assets(page: str) -> list[tuple[str, str, list]]:
+    """``(tag as written, tag name, attributes)`` of every script or stylesheet ``page`` loads
+    from the network (``<script src=http…>``, ``<link href=http…>``; plain links excluded)."""
+    parser = _ExternalAssets()
+    parser.feed(page)
+    parser.close()
+    return parser.found
+
+
+def asset_url(tag: str, attrs: list) -> str:
+    return dict(attrs)["src" if tag == "script" else "href"]
+
+
 def vendor_asv_pages(asv_dir: Path, cache: Path) -> None:
-    """Point asv's pages at local copies of their CDN dependencies."""
+    """Point asv's pages at local copies of their CDN dependencies; an address not in
+    ``ASV_ASSETS`` stops the build (the offline site would miss it)."""
     vendor = asv_dir / "vendor"
     vendor.mkdir(exist_ok=True)
-    for url, (package, version, member) in ASV_ASSETS.items():
+    for package, version, member in ASV_ASSETS.values():
         shutil.copy2(cache / _local_name(package, version, member), vendor / _local_name(package, version, member))
-    for page in asv_dir.glob("*.html"):
+    for page in sorted(asv_dir.glob("*.html")):
         text = page.read_text()
-        for url, (package, version, member) in ASV_ASSETS.items():
-            local = f"vendor/{_local_name(package, version, member)}"
+        for written, tag, attrs in external_assets(text):
+            url = asset_url(tag, attrs)
+            if url not in ASV_ASSETS:
+                raise SystemExit(f"{page}: loads {url} from the network; add it to ASV_ASSETS in {__file__}")
+            local = f"vendor/{_local_name(*ASV_ASSETS[url])}"
             # drop the subresource-integrity attributes: they describe the CDN's minified bytes
-            text = re.sub(rf'(["\']){re.escape(url)}\1(\s+integrity="[^"]*")?(\s+crossorigin="[^"]*")?',
-                          rf"\1{local}\1", text)
+            kept = [(k, local if v == url else v) for k, v in attrs if k not in ("integrity", "crossorigin")]
+            text = text.replace(written, f"<{tag}" + "".join(
+                f" {k}" if v is None else f' {k}="{html.escape(v)}"' for k, v in kept) + ">")
         page.write_text(text)
 
-LANDING = """<!doctype html>
-<html><head><meta charset="utf-8"><title>ptychobench results</title>
-<style>body{{font-family:sans-serif;max-width:800px;margin:2em auto}}</style></head>
-<body>
-<h1>ptychobench results</h1>
-<ul>
-<li><a href="asv/index.html">Benchmarks across commits (airspeed velocity)</a>: amplitude bias, stage
-ratios, training throughput, memory.</li>
-<li>{parity}</li>
-</ul>
-<p>Gauge: amplitude_ratio = mean(stitched)/mean(truth) on covered pixels (raw units);
-gauge_corrected_ratio = amplitude_ratio / G with G = object normalisation &times; diffraction gain g
-&times; s_c / exp(log_scale); amplitude_bias = |ln gauge_corrected_ratio|.</p>
-</body></html>
-"""
 
 BACKLINK = '<p><a href="../index.html">&larr; results home</a> · <a href="../asv/index.html">benchmarks</a></p>'
 
@@ -140,7 +163,9 @@ def latest_report(reports: Path) -> Path | None:
     return folders[-1] if folders else None
 
 
-def build_site(asv_html: Path, reports: Path, out: Path) -> Path:
+def build_site(asv_html: Path, reports: Path, out: Path, results_dir: Path) -> Path:
+    """The site from asv's pages, the latest report under ``reports`` and asv's results
+    folder (for the landing page); written to ``out`` (replaced as a whole)."""
     if not (asv_html / "index.html").exists():
         raise SystemExit(f"{asv_html}: no asv site here (run `asv publish` first)")
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -154,10 +179,7 @@ def build_site(asv_html: Path, reports: Path, out: Path) -> Path:
         if index.exists():
             text = index.read_text()
             index.write_text(text.replace("<body>", "<body>\n" + BACKLINK, 1))
-        parity = f'<a href="parity/index.html">Latest parity report</a> ({html.escape(report.name)})'
-    else:
-        parity = "No parity report yet (run <code>nox -s parity</code>)."
-    (tmp / "index.html").write_text(LANDING.format(parity=parity))
+    (tmp / "index.html").write_text(render_landing(landing_context(report, results_dir)))
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
         out.rename(old)
@@ -212,6 +234,8 @@ def main(argv=None) -> int:
     parser.add_argument("--asv-html", default=".asv/html")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--out", default="site")
+    parser.add_argument("--asv-results", type=Path,
+                        help="asv's results folder (default: results_dir of ./asv.conf.json)")
     parser.add_argument("--fetch-assets", action="store_true", help="only fill the asset cache, then stop")
     parser.add_argument("--asv-config", metavar="OUT", type=Path,
                         help="only write asv.conf.json with the git remote's URLs to OUT, then stop")
@@ -223,7 +247,8 @@ def main(argv=None) -> int:
     if args.fetch_assets:
         print(fetch_assets())
         return 0
-    print(build_site(Path(args.asv_html), Path(args.reports), Path(args.out)))
+    results = args.asv_results or asv_results_dir(Path("asv.conf.json"))
+    print(build_site(Path(args.asv_html), Path(args.reports), Path(args.out), results))
     return 0
 
 

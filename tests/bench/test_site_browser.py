@@ -1,6 +1,7 @@
 """End to end on a clean clone: ``nox -s bench -- HEAD~1..HEAD`` records two commits,
 ``nox -s publish`` builds the site, and headless Chromium finds the amplitude-bias graph
-with at least two commits plotted (screenshot saved).
+with at least two commits plotted, and the landing page's verdict, sparklines and graph
+links (screenshots saved).
 
 Uses the ``tiny`` profile (machinery, not science) and only the science benchmarks to stay
 within CI time; publish runs in this test's own Python (``--no-venv``). Needs git,
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -71,21 +73,48 @@ return Object.keys(xs).length;
 """
 
 
-def test_amplitude_bias_graph_has_two_commits(server, browser):
-    browser.get(f"{server}/index.html")
-    assert "parity" in browser.page_source.lower()
-    browser.get(f"{server}/asv/#bench_science.Amplitude.track_amplitude_bias")
+def plotted_commits(browser) -> int:
+    """Commits plotted in asv's main graph, once it shows two (or after 60 s)."""
     deadline, plotted = time.time() + 60, -1
     while time.time() < deadline:
         plotted = browser.execute_script(PLOTTED_COMMITS)
         if plotted >= 2:
             break
         time.sleep(0.5)
+    return plotted
+
+
+def screenshot(browser, name: str) -> None:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOT_DIR / "amplitude_bias_graph.png"
+    shot = SCREENSHOT_DIR / name
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
+
+
+def test_amplitude_bias_graph_has_two_commits(server, browser):
+    browser.get(f"{server}/asv/#bench_science.Amplitude.track_amplitude_bias")
+    plotted = plotted_commits(browser)
+    screenshot(browser, "amplitude_bias_graph.png")
     assert plotted >= 2, f"amplitude-bias graph shows {plotted} commit(s)"
+
+
+def test_landing_page_shows_verdict_trends_and_graph_links(site, server, browser):
+    from selenium.webdriver.common.by import By
+
+    checks = json.loads((site / "parity" / "checks.json").read_text())
+    browser.get(f"{server}/index.html")
+    screenshot(browser, "landing.png")
+    assert browser.find_element(By.CSS_SELECTOR, "#verdict .verdict").text == (
+        "PASS" if all(c["passed"] for c in checks) else "FAIL")
+    # two benchmarked commits: every tracked number has a drawn line
+    lines = browser.find_elements(By.CSS_SELECTOR, "svg.spark polyline")
+    assert lines and all(line.size["width"] > 0 for line in lines), "no sparkline drawn"
+    link = browser.find_element(By.CSS_SELECTOR, 'td a[href^="asv/#bench_science.Amplitude.track_amplitude_bias?"]')
+    href = link.get_attribute("href")
+    link.click()  # one machine and parameter set of the graph
+    plotted = plotted_commits(browser)
+    screenshot(browser, "landing_link_graph.png")
+    assert plotted >= 2, f"the landing page's link {href} shows {plotted} commit(s)"
 
 
 def test_parity_report_is_linked(server, browser):
