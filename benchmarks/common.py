@@ -27,6 +27,7 @@ import importlib.util
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -178,10 +179,13 @@ def run_pipeline(pipeline: str, nphotons: float, seed: int) -> dict:
         cmd = [sys.executable, "-m", "ptychobench", "run", "--pipeline", name, "--profile", PROFILE,
                "--seed", str(seed), "--nphotons", repr(nphotons), "--quiet", "--out", str(out)]
         cmd += ["--scenario", scenario] if scenario else []
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run(cmd, env={**os.environ, **pinned_env()}, capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if not out.exists():
             if scenario:
-                return {"failure": f"exit {proc.returncode}: {proc.stderr[-300:]}"}
+                return {"failure": f"exit {proc.returncode}: {proc.stderr[-300:]}", "cpu_seconds": cpu}
             raise RuntimeError(f"{pipeline} run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
         run = json.loads(out.read_text())
     return {
@@ -190,6 +194,7 @@ def run_pipeline(pipeline: str, nphotons: float, seed: int) -> dict:
         "stage_ratios": run.get("stage_ratios", {}),
         "samples_per_second": run.get("training", {}).get("samples_per_second"),
         "peak_rss_bytes": run.get("peak_rss_bytes"),
+        "cpu_seconds": cpu,
     }
 
 
@@ -211,10 +216,10 @@ def compute_science(key: dict) -> dict:
         t0 = time.monotonic()
         run = run_pipeline(p, d, s)
         runs[run_key(p, d, s)] = run
-        bias = run["metrics"].get("amplitude_bias")
-        outcome = f"failed: {run['failure'][:80]}" if run["failure"] else f"amplitude_bias {bias:.4g}"
-        progress(f"science {i}/{len(jobs)}: done in {time.monotonic() - t0:.0f} s, {outcome} "
-                 f"[{time.monotonic() - start:.0f} s so far]")
+        bias = run.get("metrics", {}).get("amplitude_bias")
+        outcome = f"failed: {run['failure'][:80]}" if run["failure"] else f"amplitude_bias {bias}"
+        progress(f"science {i}/{len(jobs)}: done in {time.monotonic() - t0:.0f} s ({run['cpu_seconds']:.0f} s CPU), "
+                 f"{outcome} [{time.monotonic() - start:.0f} s so far]")
     return {"key": key, "collapse_pearson": collapse_pearson(), "runs": runs}
 
 

@@ -139,7 +139,7 @@ def test_follow_shows_progress_while_the_command_runs(tmp_path):
         "p = os.environ['PTYCHOBENCH_PROGRESS']\n"
         "open(p, 'a').write('science 1/2: legacy ...\\n')\n"
         f"seen = pathlib.Path({str(seen)!r})\n"
-        "deadline = time.time() + 60\n"
+        "deadline = time.time() + 20\n"
         "while not seen.exists() and time.time() < deadline: time.sleep(0.05)\n"
         "open(p, 'a').write('science 2/2: done\\n' if seen.exists() else 'never seen\\n')\n"
     )
