@@ -34,3 +34,31 @@ def test_a_commit_without_the_training_api_skips_the_speed_benchmark(monkeypatch
     monkeypatch.setattr(bench_speed, "pin_threads", lambda: None)  # leave this process's cores alone
     with pytest.raises(NotImplementedError, match="lacks a package API"):
         bench_speed.TrainingSpeed().setup()
+
+
+def _entries(module):
+    """``name(params)`` of every benchmark in ``module``, as asv names them."""
+    import inspect
+    import itertools
+
+    for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__:
+            continue
+        params = getattr(cls, "params", [])
+        combos = [", ".join(map(repr, c)) for c in itertools.product(*params)] if params else [None]
+        for name in dir(cls):
+            if name.startswith(("time_", "track_", "peakmem_", "mem_")):
+                base = f"{module.__name__.split('.')[-1]}.{cls_name}.{name}"
+                yield from (base if c is None else f"{base}({c})" for c in combos)
+
+
+def test_every_benchmark_has_a_family_threshold():
+    from asv.util import load_json
+
+    from benchmarks.history import threshold_for
+
+    thresholds = load_json(str(ROOT / "asv.conf.json"), js_comments=True)["regressions_thresholds"]
+    entries = [e for m in (bench_science, bench_speed) for e in _entries(m)]
+    assert len(entries) > 50
+    missing = [e for e in entries if threshold_for(e, thresholds, None) is None]
+    assert missing == []
