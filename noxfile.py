@@ -204,6 +204,7 @@ def find(session: nox.Session) -> None:
 
 
 def publish_site(session: nox.Session) -> None:
+    """asv's pages from .asv/results, with the latest parity report, into one static site."""
     # The site's commit links point at the git remote "origin", or are left out without one.
     # asv runs in the folder of its config file, so the derived config lives beside asv.conf.json.
     session.run("python", "-m", "ptychobench.site", "--asv-config", ".asv-publish.conf.json", env=ENV)
