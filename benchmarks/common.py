@@ -58,8 +58,11 @@ PIPELINES = ["legacy", "modern", "modern_gs1_ideal"]
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".asv" / "cache"
 #: The science's dose ladder per profile (benchmark parameters: fixed when asv discovers the suite).
-DOSES = {"tiny": [1e9], "smoke": [1e5, 1e9], "standard": [1e4, 1e6, 1e9],
-         "paper": [1e4, 1e5, 1e6, 1e7, 1e8, 1e9]}[PROFILE]
+DOSE_LADDERS = {"tiny": [1e9], "smoke": [1e5, 1e9], "standard": [1e4, 1e6, 1e9],
+                "paper": [1e4, 1e5, 1e6, 1e7, 1e8, 1e9]}
+if PROFILE not in DOSE_LADDERS:
+    raise ValueError(f"PTYCHOBENCH_PROFILE: unknown profile {PROFILE!r}, expected one of {sorted(DOSE_LADDERS)}")
+DOSES = DOSE_LADDERS[PROFILE]
 MAIN_DOSE = 1e9
 #: Versions that change what the same code computes.
 STACK = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "scipy", "scikit-image")
@@ -108,6 +111,17 @@ def progress(message: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(message + "\n")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename (as ptychobench.atomic, which old commits do not have)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 # --- the cache key: the code that runs -------------------------------------------------------
@@ -233,10 +247,7 @@ def science() -> dict:
             progress(f"science: reusing {path.name} (same code, stack, profile, seeds and threads)")
             return summarize(data)
     data = compute_science(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data).encode())
     progress(f"science: cached as {path.name}")
     return summarize(data)
 

@@ -19,12 +19,13 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
+
+from .common import write_atomic
 
 CONF = "asv.conf.json"
 
@@ -134,10 +135,7 @@ def merge(sources: list[Path], results_dir: Path) -> list[str]:
                         raise SystemExit(f"{dest} exists with other content (is {folder.name!r} the name of "
                                          f"two hosts?): not merging {path}")
                     continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(dest.name + ".tmp")
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, dest)
+                write_atomic(dest, path.read_bytes())
             machines.append(folder.name)
         _merge_benchmarks(source / "benchmarks.json", results_dir / "benchmarks.json")
     return machines
@@ -149,10 +147,7 @@ def _merge_benchmarks(source: Path, dest: Path) -> None:
     merged = json.loads(source.read_text())
     if dest.exists():
         merged.update(json.loads(dest.read_text()))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(json.dumps(merged, indent=4, sort_keys=True))
-    os.replace(tmp, dest)
+    write_atomic(dest, json.dumps(merged, indent=4, sort_keys=True).encode())
 
 
 # --- bisection range -------------------------------------------------------------------------
