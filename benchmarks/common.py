@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import math
 import os
@@ -138,12 +137,28 @@ def tree_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+def child_env() -> dict:
+    """The environment of the science's child processes."""
+    return {**os.environ, **pinned_env()}
+
+
+def ask_child(code: str) -> str:
+    """Last stdout line of ``python -c code`` run as the science's runs are (same interpreter
+    and environment; asv's own benchmark processes drop ``PYTHONPATH`` from their ``sys.path``,
+    the children keep it, so only a child can say which package they import)."""
+    proc = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -c {code!r} failed:\n{proc.stderr[-1000:]}")
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+
+
 def package_dir(package: str = "ptychobench") -> Path:
-    """The folder the installed package is imported from (found without importing it)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{package} is not installed in {sys.executable}")
-    return Path(next(iter(spec.submodule_search_locations)))
+    """The folder the science's runs import the package from (found without importing it)."""
+    found = ask_child(f"import importlib.util as u; s = u.find_spec({package!r}); "
+                      "print(next(iter(s.submodule_search_locations)) if s and s.submodule_search_locations else '')")
+    if not found:
+        raise RuntimeError(f"{package} is not installed for {sys.executable}")
+    return Path(found)
 
 
 def _version(dist: str) -> str | None:
@@ -194,7 +209,7 @@ def run_pipeline(pipeline: str, nphotons: float, seed: int) -> dict:
                "--seed", str(seed), "--nphotons", repr(nphotons), "--quiet", "--out", str(out)]
         cmd += ["--scenario", scenario] if scenario else []
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run(cmd, env={**os.environ, **pinned_env()}, capture_output=True, text=True)
+        proc = subprocess.run(cmd, env=child_env(), capture_output=True, text=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if not out.exists():
@@ -213,12 +228,11 @@ def run_pipeline(pipeline: str, nphotons: float, seed: int) -> dict:
 
 
 def collapse_pearson() -> float:
-    """The installed package's collapse threshold, or the fallback on commits without one."""
+    """The collapse threshold of the package the runs import, or the fallback on commits without one."""
     try:
-        from ptychobench.parity.runner import COLLAPSE_PEARSON
-    except (ImportError, AttributeError):
+        return float(ask_child("from ptychobench.parity.runner import COLLAPSE_PEARSON as c; print(repr(c))"))
+    except (RuntimeError, ValueError):
         return FALLBACK_COLLAPSE_PEARSON
-    return float(COLLAPSE_PEARSON)
 
 
 def compute_science(key: dict) -> dict:

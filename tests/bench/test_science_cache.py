@@ -104,3 +104,13 @@ def test_one_seed_has_no_spread():
                           "runs": {"modern|1e+05|0": _run(0.2, 1.0, 1.0, 0.9, {"x": 1.0}, 1, 1.0)}})
     assert s["modern|1e+05"]["amplitude_bias"]["median"] == 0.2
     assert math.isnan(s["modern|1e+05"]["amplitude_bias"]["spread"])
+
+
+def test_key_hashes_the_package_the_runs_import(builds, monkeypatch):
+    """asv's benchmark processes drop PYTHONPATH from their sys.path while the science's child
+    processes keep it: the package is located as the children see it."""
+    a, b, _ = builds
+    for build in (a, b):
+        monkeypatch.setenv("PYTHONPATH", str(build.parent))
+        assert common.package_dir() == build
+        assert common.science_key()["package_sha256"] == common.tree_digest(build)
