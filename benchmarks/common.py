@@ -11,8 +11,8 @@ Read from the environment (asv passes its own environment through to the benchma
 
 The science (every pipeline at every dose of the profile's ladder, every seed) runs once per
 build: each run in its own process (its own peak memory), the results cached on disk under
-``.asv/cache`` by :func:`science_key`, a digest of the code that runs (the installed
-package's files and this module), the numerical stack's versions, the profile, the seeds and
+``.asv/cache`` by :func:`science_key`, a digest of the code that runs (the files of the
+package the runs import, and this module), the numerical stack's versions, the profile, the seeds and
 the thread count. No environment variable names a cache entry, so two builds never share one.
 
 This module must import on every commit asv visits: it never imports the installed
@@ -34,7 +34,10 @@ import time
 from pathlib import Path
 
 PROFILE = os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
-THREADS = int(os.environ.get("PTYCHOBENCH_THREADS", "2"))
+try:
+    THREADS = int(os.environ.get("PTYCHOBENCH_THREADS", "2"))
+except ValueError:
+    raise ValueError(f"PTYCHOBENCH_THREADS: expected an integer, got {os.environ['PTYCHOBENCH_THREADS']!r}") from None
 
 
 def parse_seeds(text: str | None, profile: str) -> list[int]:
