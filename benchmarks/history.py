@@ -252,7 +252,8 @@ def spread_table(data: dict) -> dict:
         if len(vs) < 2:
             continue
         median = vs[len(vs) // 2] if len(vs) % 2 else 0.5 * (vs[len(vs) // 2 - 1] + vs[len(vs) // 2])
-        rel = (vs[-1] - vs[0]) / abs(median) if median else math.inf
+        spread = vs[-1] - vs[0]
+        rel = 0.0 if spread == 0 else spread / abs(median) if median else math.inf
         if quantity not in table or rel > table[quantity][0]:
             table[quantity] = (rel, group, vs)
     return table
