@@ -52,7 +52,11 @@ def _entries(module):
                 yield from (base if c is None else f"{base}({c})" for c in combos)
 
 
-def test_every_benchmark_has_a_family_threshold():
+def test_every_benchmark_has_a_family_threshold_and_every_threshold_applies():
+    """asv takes the largest matching threshold: a broad entry would silently override a
+    measured tight one, so every entry must be the one in force for some benchmark."""
+    import re
+
     from asv.util import load_json
 
     from benchmarks.history import threshold_for
@@ -62,3 +66,6 @@ def test_every_benchmark_has_a_family_threshold():
     assert len(entries) > 50
     missing = [e for e in entries if threshold_for(e, thresholds, None) is None]
     assert missing == []
+    dead = [regex for regex, value in thresholds.items()
+            if not any(re.match(regex, e) and threshold_for(e, thresholds, None) == value for e in entries)]
+    assert dead == []
