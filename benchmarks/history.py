@@ -51,7 +51,9 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
     got worse by more than its threshold (or started failing), else 0.
 
     Uses asv's own result loading and significance test (timings with several samples must
-    differ statistically as well), one factor per entry: ``1 + threshold``.
+    differ statistically as well), one factor per entry: ``1 + threshold``. The significance
+    test and the entry naming are asv's private helpers (asv 0.6.6, pinned in the locks;
+    tests/bench/test_history.py fails if they change).
     """
     from asv.commands.compare import _is_result_better, _isna, unroll_result
     from asv.config import Config
