@@ -7,13 +7,17 @@
     nox -s parity            # the parity suite on the smoke profile; prints its report folder last
     nox -s tests             # the whole test suite (unit tests + parity suite)
     nox -s bench -- RANGE [asv options]   # asv over commits (default: HEAD); A..B includes A
-    nox -s compare -- BASE HEAD [FACTOR]   # asv continuous; non-zero exit on a regression
+    nox -s compare -- BASE HEAD            # both benchmarked; non-zero exit when a family's threshold is passed
+    nox -s find -- A..B BENCHMARK          # asv find: the commit in A..B (A included) where BENCHMARK got worse
     nox -s publish           # asv publish + the latest parity report in one static site (site/)
+    nox -s merge -- DIR...   # other hosts' .asv/results folders merged in, then publish
     nox -s lock              # regenerate the hash-locked requirement files from pyproject.toml
     nox -s container         # build the image, rerun parity inside it, compare with the host
 
 Positional arguments after ``--`` go to pytest. ``PTYCHOBENCH_PROFILE`` picks the
 profile (smoke by default); ``PTYCHOBENCH_REPORTS`` the report root (``reports``).
+The benchmarks read ``PTYCHOBENCH_SEEDS`` (a count or a list; 3 seeds by default, 1 on tiny)
+and ``PTYCHOBENCH_THREADS`` (2); see benchmarks/common.py.
 Inside the container, run with ``--no-venv``: TensorFlow is already installed there.
 """
 
@@ -154,6 +158,11 @@ def commit_spec(spec: str, session: nox.Session) -> list[str]:
     return [f"HASHFILE:{hashfile}"]
 
 
+def asv(session: nox.Session, *args: str) -> None:
+    """asv with the science's progress shown live (``benchmarks.history follow``)."""
+    session.run("python", "-m", "benchmarks.history", "follow", "--", "asv", *args, env=ENV)
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """asv run over a commit range (default: the current commit), on this machine's series."""
@@ -162,35 +171,44 @@ def bench(session: nox.Session) -> None:
     if session.venv_backend == "none":
         # In the container: benchmark the installed tree as the current commit, in this Python.
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        session.run("asv", "run", "--machine", machine, "--show-stderr", "--python=same",
-                    "--set-commit-hash", sha or os.environ.get("PTYCHOBENCH_GIT_SHA", ""), *session.posargs,
-                    env=ENV, external=True)
+        asv(session, "run", "--machine", machine, "--show-stderr", "--python=same",
+            "--set-commit-hash", sha or os.environ.get("PTYCHOBENCH_GIT_SHA", ""), *session.posargs)
         return
     # Commit specs first; the first argument that starts with "-" and all after it go to asv.
     cut = next((i for i, a in enumerate(session.posargs) if a.startswith("-")), len(session.posargs))
     specs, asv_args = session.posargs[:cut] or ["HEAD"], session.posargs[cut:]
     for spec in specs:
-        session.run("asv", "run", "--machine", machine, "--show-stderr", "--skip-existing-commits",
-                    *asv_args, *commit_spec(spec, session), env=ENV, external=True)
+        asv(session, "run", "--machine", machine, "--show-stderr", "--skip-existing-commits", *asv_args,
+            *commit_spec(spec, session))
 
 
 @nox.session(default=False)
 def compare(session: nox.Session) -> None:
-    """``asv continuous BASE HEAD``: exits non-zero when a tracked benchmark gets worse."""
+    """Benchmark BASE and HEAD, then compare them with each family's threshold
+    (``regressions_thresholds`` of asv.conf.json); exits non-zero when one gets worse."""
     install(session)
-    if len(session.posargs) < 2:
-        session.error("usage: nox -s compare -- BASE HEAD [FACTOR]")
-    base, head = session.posargs[:2]
-    factor = session.posargs[2] if len(session.posargs) > 2 else "1.1"
+    if len(session.posargs) != 2:
+        session.error("usage: nox -s compare -- BASE HEAD")
+    base, head = session.posargs
     machine = asv_machine(session)
-    session.run("asv", "continuous", "--machine", machine, "--factor", factor, "--show-stderr", base, head,
-                env=ENV, external=True)
+    for commit in (base, head):
+        asv(session, "run", "--machine", machine, "--show-stderr", "--skip-existing-commits", f"{commit}^!")
+    session.run("python", "-m", "benchmarks.history", "compare", "--machine", machine, base, head, env=ENV)
 
 
 @nox.session(default=False)
-def publish(session: nox.Session) -> None:
-    """``asv publish``, then one static site: the asv pages, the latest parity report, links between them."""
+def find(session: nox.Session) -> None:
+    """``asv find`` over A..B (A included): the commit where BENCHMARK (a regex) got worse."""
     install(session)
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s find -- A..B BENCHMARK [asv find options]")
+    spec, benchmark, *rest = session.posargs
+    span = session.run("python", "-m", "benchmarks.history", "range", spec, silent=True).strip().splitlines()[-1]
+    asv(session, "find", "--machine", asv_machine(session), "--show-stderr", *rest, span, benchmark)
+
+
+def publish_site(session: nox.Session) -> None:
+    """asv's pages from .asv/results, with the latest parity report, into one static site."""
     # The site's commit links point at the git remote "origin", or are left out without one.
     # asv runs in the folder of its config file, so the derived config lives beside asv.conf.json.
     session.run("python", "-m", "ptychobench.site", "--asv-config", ".asv-publish.conf.json", env=ENV)
@@ -198,6 +216,24 @@ def publish(session: nox.Session) -> None:
     session.run("python", "-m", "ptychobench.site", "--asv-html", ".asv/html", "--reports", REPORTS,
                 "--out", str(SITE))
     print(SITE / "index.html")
+
+
+@nox.session(default=False)
+def publish(session: nox.Session) -> None:
+    """``asv publish``, then one static site: the asv pages, the latest parity report, links between them."""
+    install(session)
+    publish_site(session)
+
+
+@nox.session(default=False)
+def merge(session: nox.Session) -> None:
+    """Other hosts' asv results folders (``.asv/results`` copied from each) into this one, then
+    the site: one graph per machine name, one history."""
+    install(session)
+    if not session.posargs:
+        session.error("usage: nox -s merge -- DIR...")
+    session.run("python", "-m", "benchmarks.history", "merge", *session.posargs)
+    publish_site(session)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,78 @@
-"""The science across commits: amplitude bias and stage ratios of both pipelines.
+"""The science across commits: amplitude metrics and stage ratios of every pipeline, over seeds.
 
-asv treats every tracked number as "lower is better"; the ratios are tracked as they are
-(watch their graphs), the biases are |ln| errors (lower is better).
+Every tracked number is lower-is-better, as asv assumes: errors are ``|ln ratio|``, coverage
+and correlation are tracked as their shortfall from 1. Each is tracked as the median over
+the seed set and as its spread (max - min); the collapse rate is the fraction of seeds whose
+reconstruction collapsed. Regression thresholds per family: asv.conf.json.
+
+Timings and memory of the same runs are in bench_speed.ScienceCost (the speed family).
 """
 
 from __future__ import annotations
 
 import math
 
-from .common import DOSES, MAIN_DOSE, PIPELINES, STAGES, metric, science
+from .common import AMPLITUDE, DOSES, MAIN_DOSE, PIPELINES, group_key, pin_threads, science
+
+STATS = ["median", "spread"]
+
+
+def _stages():
+    """The installed package's stage chain (each stage but the first has a ratio), or an error text."""
+    try:
+        from ptychobench.stages import STAGES
+    except (ImportError, AttributeError) as err:  # a commit without the stage vocabulary
+        return [], f"ptychobench.stages.STAGES is not importable: {err!r}"
+    return list(STAGES[1:]), None
+
+
+STAGES, STAGES_ERROR = _stages()
+
+
+def _science_cache():
+    pin_threads()
+    return science()
+
+
+def _value(cache, pipeline, nphotons, name, stat):
+    entry = cache.get(group_key(pipeline, nphotons), {}).get(name)
+    return math.nan if entry is None else entry[stat]
 
 
 class Amplitude:
-    """Amplitude metrics per pipeline and dose (gauge stated in DESIGN.md)."""
+    """Amplitude metrics per pipeline, dose and statistic over seeds (gauge stated in DESIGN.md)."""
+
+    version = "2"
+    params = [PIPELINES, DOSES, STATS]
+    param_names = ["pipeline", "nphotons", "stat"]
+    timeout = 7200
+
+    def setup_cache(self):
+        return _science_cache()
+
+    def track_amplitude_bias(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "amplitude_bias", stat)
+
+    track_amplitude_bias.unit = AMPLITUDE["amplitude_bias"][1]
+
+    def track_raw_ratio_error(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "raw_ratio_error", stat)
+
+    track_raw_ratio_error.unit = AMPLITUDE["raw_ratio_error"][1]
+
+    def track_uncovered(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "uncovered", stat)
+
+    track_uncovered.unit = AMPLITUDE["uncovered"][1]
+
+    def track_decorrelation(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "decorrelation", stat)
+
+    track_decorrelation.unit = AMPLITUDE["decorrelation"][1]
+
+
+class Collapse:
+    """Fraction of the seeds whose reconstruction collapsed (pearson below the package's threshold)."""
 
     version = "1"
     params = [PIPELINES, DOSES]
@@ -20,56 +80,35 @@ class Amplitude:
     timeout = 7200
 
     def setup_cache(self):
-        return science()
+        return _science_cache()
 
-    def track_amplitude_bias(self, cache, pipeline, nphotons):
-        return metric(cache, pipeline, nphotons, "amplitude_bias")
+    def track_collapse_rate(self, cache, pipeline, nphotons):
+        return cache.get(group_key(pipeline, nphotons), {}).get("collapse_rate", math.nan)
 
-    track_amplitude_bias.unit = "|ln gauge-corrected ratio|"
-
-    def track_amplitude_ratio(self, cache, pipeline, nphotons):
-        return metric(cache, pipeline, nphotons, "amplitude_ratio")
-
-    track_amplitude_ratio.unit = "mean(stitched)/mean(truth), raw gauge"
-
-    def track_gauge_corrected_ratio(self, cache, pipeline, nphotons):
-        return metric(cache, pipeline, nphotons, "gauge_corrected_ratio")
-
-    track_gauge_corrected_ratio.unit = "amplitude_ratio / expected gauge"
-
-    def track_coverage(self, cache, pipeline, nphotons):
-        return metric(cache, pipeline, nphotons, "coverage")
-
-    track_coverage.unit = "covered / window pixels"
-
-    def track_peak_rss(self, cache, pipeline, nphotons):
-        return cache[f"{pipeline}|{nphotons:g}"].get("peak_rss_bytes", math.nan) / 2**30
-
-    track_peak_rss.unit = "GiB (whole pipeline run, own process)"
-
-    def track_train_seconds_per_group(self, cache, pipeline, nphotons):
-        rate = cache[f"{pipeline}|{nphotons:g}"].get("training", {}).get("samples_per_second")
-        return 1.0 / rate if rate else math.nan
-
-    track_train_seconds_per_group.unit = "s per group, after the first epoch"
+    track_collapse_rate.unit = "collapsed seeds / seeds"
 
 
 class StageRatios:
-    """mean(stage k)/mean(stage k−1) for every stage, and the chain product, at the main dose."""
+    """|ln mean(stage k)/mean(stage k-1)| for every stage of the installed package's chain, and of
+    the chain product, at the main dose; median and spread over seeds.
 
-    version = "1"
-    params = [PIPELINES, STAGES + ["chain_product"]]
-    param_names = ["pipeline", "stage"]
+    The stage list comes from the installed package, so the version carries it: a changed
+    chain starts a new series instead of turning old stages into NaN unnoticed.
+    """
+
+    version = "2:" + ",".join(STAGES)
+    params = [PIPELINES, STAGES + ["chain_product"], STATS]
+    param_names = ["pipeline", "stage", "stat"]
     timeout = 7200
 
     def setup_cache(self):
-        return science()
+        return _science_cache()
 
-    def track_stage_ratio(self, cache, pipeline, stage):
-        run = cache[f"{pipeline}|{MAIN_DOSE:g}"]
-        ratios = run.get("stage_ratios", {})
-        if stage == "chain_product":
-            return float(ratios.get("chain_product", math.nan))
-        return float(ratios.get("ratios", {}).get(stage, math.nan))
+    def setup(self, cache, pipeline, stage, stat):
+        if STAGES_ERROR:
+            raise NotImplementedError(STAGES_ERROR)
 
-    track_stage_ratio.unit = "ratio"
+    def track_stage_log_ratio(self, cache, pipeline, stage, stat):
+        return _value(cache, pipeline, MAIN_DOSE, f"stage:{stage}", stat)
+
+    track_stage_log_ratio.unit = "|ln mean(stage)/mean(previous stage)|"

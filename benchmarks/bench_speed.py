@@ -1,35 +1,72 @@
-"""Training and simulation speed and memory (threads pinned, tracing excluded)."""
+"""The speed family: training and simulation time, memory, and the science runs' own costs.
+
+Every benchmark pins its thread pools (common.pin_threads). The micro-timing (one training
+step) lets asv choose ``number`` and ``repeat``; the epoch-scale ones set them explicitly.
+A benchmark whose package API is missing on an old commit is skipped with the reason
+(``NotImplementedError`` in its set-up), never failing the suite.
+"""
 
 from __future__ import annotations
 
+import math
 import time
+from pathlib import Path
 
-import numpy as np
-
-from .common import PROFILE, pin_threads
+from .common import DOSES, PIPELINES, PROFILE, group_key, pin_threads, science
 
 GROUPS = 128  # one epoch of the timed training
 BATCH = 16
 
 
-class TrainingSpeed:
-    """One training step and one epoch of the N=64, gridsize 2, batch 16 model after warm-up."""
+def _skip_if_missing(err: Exception):
+    raise NotImplementedError(f"this commit lacks a package API the benchmark uses: {err!r}") from err
 
-    version = "1"
+
+def _status_kib(field: str) -> int:
+    """``VmRSS`` or ``VmHWM`` of this process, in KiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise NotImplementedError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak_rss() -> None:
+    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError as err:
+        raise NotImplementedError(f"cannot reset the peak RSS here: {err}") from err
+
+
+def _peak_increment(func) -> int:
+    """Bytes by which this process's peak RSS during ``func()`` exceeds its RSS before it."""
+    _reset_peak_rss()
+    before = _status_kib("VmRSS")
+    func()
+    return (_status_kib("VmHWM") - before) * 1024
+
+
+class TrainingSpeed:
+    """The N=64, gridsize 2, batch 16 model after warm-up (graph tracing excluded)."""
+
+    version = "2"
     timeout = 600
     processes = 1
-    repeat = (1, 5, 120.0)
-    number = 1
 
     def setup(self):
         pin_threads()
-        import keras
+        try:
+            import keras
+            import numpy as np
 
-        from ptychobench.model.network import PtychoPINN
-        from ptychobench.model.spec import ModelSpec
-        from ptychobench.physics.probe import default_probe, normalize_probe
-        from ptychobench.pipelines.profiles import get_profile
-        from ptychobench.training.loop import TrainSettings, make_steps
+            from ptychobench.model.network import PtychoPINN
+            from ptychobench.model.spec import ModelSpec
+            from ptychobench.physics.probe import default_probe, normalize_probe
+            from ptychobench.pipelines.profiles import get_profile
+            from ptychobench.training.loop import TrainSettings, make_steps
+        except (ImportError, AttributeError) as err:
+            _skip_if_missing(err)
+        pin_threads()  # TensorFlow is loaded now
 
         nfs = get_profile(PROFILE).n_filters_scale
         keras.utils.set_random_seed(0)
@@ -50,10 +87,14 @@ class TrainingSpeed:
         return float(loss)
 
     def time_train_step(self):
+        # milliseconds: asv picks number (samples of >= sample_time) and repeat itself
         float(self.step(self.X[:BATCH], self.pos[:BATCH], self.obj)[0])
 
     def time_epoch(self):
         self._epoch()
+
+    time_epoch.number = 1
+    time_epoch.repeat = (1, 5, 120.0)
 
     def track_seconds_per_sample(self):
         start = time.perf_counter()
@@ -62,25 +103,34 @@ class TrainingSpeed:
 
     track_seconds_per_sample.unit = "s per group (4 patterns)"
 
-    def peakmem_training(self):
-        self._epoch()
+    def track_epoch_memory(self):
+        """Peak resident memory of one epoch above the built, warmed-up model (TF's import,
+        the model build and tracing excluded)."""
+        return _peak_increment(self._epoch)
+
+    track_epoch_memory.unit = "bytes (epoch peak RSS above the built model)"
 
 
 class Simulation:
     """The profile's legacy grid training set and modern non-grid positions."""
 
-    version = "1"
+    version = "2"
     timeout = 600
     processes = 1
     repeat = (1, 3, 60.0)
     number = 1
 
     def setup(self):
-        from ptychobench.physics.objects import make_lines_objects
-        from ptychobench.physics.probe import default_probe, normalize_probe
-        from ptychobench.pipelines.profiles import get_profile
-        from ptychobench.simulation import nongrid
-
+        pin_threads()
+        try:
+            from ptychobench.physics.objects import make_lines_objects
+            from ptychobench.physics.probe import default_probe, normalize_probe
+            from ptychobench.pipelines.profiles import get_profile
+            from ptychobench.simulation import nongrid
+            from ptychobench.simulation.legacy_grid import simulate_grid
+        except (ImportError, AttributeError) as err:
+            _skip_if_missing(err)
+        self.simulate_grid, self.simulate_nongrid = simulate_grid, nongrid.simulate_nongrid
         self.profile = get_profile(PROFILE)
         self.probe = normalize_probe(default_probe(64), 10.0)
         self.objects = make_lines_objects(self.profile.legacy_size, self.profile.legacy_nimgs_train, 1)
@@ -88,14 +138,37 @@ class Simulation:
         self.coords = nongrid.random_positions(self.profile.modern_positions, self.profile.modern_size, 10, 42)
 
     def time_legacy_grid(self):
-        from ptychobench.simulation.legacy_grid import simulate_grid
-
-        simulate_grid(self.objects, self.probe, N=64, gridsize=2, offset=4, outer_offset=8, nphotons=1e9, seed=1)
+        self.simulate_grid(self.objects, self.probe, N=64, gridsize=2, offset=4, outer_offset=8, nphotons=1e9,
+                           seed=1)
 
     def time_modern_nongrid(self):
-        from ptychobench.simulation.nongrid import simulate_nongrid
+        self.simulate_nongrid(self.obj, self.probe, self.coords, nphotons=1e9, seed=42)
 
-        simulate_nongrid(self.obj, self.probe, self.coords, nphotons=1e9, seed=42)
+    def track_legacy_grid_memory(self):
+        """Peak resident memory of one simulation above its inputs (imports excluded)."""
+        return _peak_increment(self.time_legacy_grid)
 
-    def peakmem_legacy_grid(self):
-        self.time_legacy_grid()
+    track_legacy_grid_memory.unit = "bytes (peak RSS above the set-up)"
+
+
+class ScienceCost:
+    """Peak memory and training time of the science runs (median over seeds; one process per run)."""
+
+    version = "1"
+    params = [PIPELINES, DOSES]
+    param_names = ["pipeline", "nphotons"]
+    timeout = 7200
+
+    def setup_cache(self):
+        pin_threads()
+        return science()  # the science family's runs (cached on disk: computed once per build)
+
+    def track_peak_rss(self, cache, pipeline, nphotons):
+        return cache.get(group_key(pipeline, nphotons), {}).get("peak_rss_bytes", math.nan)
+
+    track_peak_rss.unit = "bytes (whole pipeline run, own process)"
+
+    def track_train_seconds_per_group(self, cache, pipeline, nphotons):
+        return cache.get(group_key(pipeline, nphotons), {}).get("seconds_per_group", math.nan)
+
+    track_train_seconds_per_group.unit = "s per group, after the first epoch"

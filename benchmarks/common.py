@@ -1,104 +1,325 @@
-"""Shared set-up of the asv suite: profile, threads, and the once-per-commit science runs.
+"""Shared set-up of the asv suite: profile, seeds, threads, and the once-per-build science runs.
 
-The profile comes from ``PTYCHOBENCH_PROFILE`` (``smoke`` by default); threads from
-``PTYCHOBENCH_THREADS`` (default 2). The science (both pipelines at every dose of the
-profile's ladder) is computed once per commit, environment and profile: each pipeline runs
-in its own process (so each reports its own peak memory), and the results are cached on
-disk under ``.asv/cache`` for every benchmark class of that commit.
+Read from the environment (asv passes its own environment through to the benchmarks):
+
+- ``PTYCHOBENCH_PROFILE``: the profile (``smoke`` by default);
+- ``PTYCHOBENCH_SEEDS``: a count ``K`` (seeds ``0..K-1``) or a list ``"0,4,7"``; by default
+  3 seeds, 1 on ``tiny`` (the machinery check, where a spread means nothing);
+- ``PTYCHOBENCH_THREADS``: the size of every thread pool (default 2);
+- ``PTYCHOBENCH_PROGRESS``: a file the science appends one line to per run (``nox -s bench``
+  shows it live; asv itself shows a benchmark's output only when it ends).
+
+The science (every pipeline at every dose of the profile's ladder, every seed) runs once per
+build: each run in its own process (its own peak memory), the results cached on disk under
+``.asv/cache`` by :func:`science_key`, a digest of the code that runs (the files of the
+package the runs import, and this module), the numerical stack's versions, the profile, the seeds and
+the thread count. No environment variable names a cache entry, so two builds never share one.
+
+This module must import on every commit asv visits: it never imports the installed
+ptychobench at import time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PROFILE = os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
-THREADS = int(os.environ.get("PTYCHOBENCH_THREADS", "2"))
-SEED = 0
+try:
+    THREADS = int(os.environ.get("PTYCHOBENCH_THREADS", "2"))
+except ValueError:
+    raise ValueError(f"PTYCHOBENCH_THREADS: expected an integer, got {os.environ['PTYCHOBENCH_THREADS']!r}") from None
+
+
+def parse_seeds(text: str | None, profile: str) -> list[int]:
+    """``"3"`` -> ``[0, 1, 2]``; ``"0,4,7"`` -> ``[0, 4, 7]``; unset: 3 seeds (1 on ``tiny``)."""
+    if not text:
+        return [0] if profile == "tiny" else [0, 1, 2]
+    try:
+        seeds = [int(s) for s in text.split(",")] if "," in text else list(range(int(text)))
+    except ValueError:
+        raise ValueError(f"PTYCHOBENCH_SEEDS: expected a count or a comma-separated list, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"PTYCHOBENCH_SEEDS: expected distinct seeds >= 0, got {text!r}")
+    return seeds
+
+
+SEEDS = parse_seeds(os.environ.get("PTYCHOBENCH_SEEDS"), PROFILE)
 #: The legacy dose recipe, the modern gs2_ideal scenario it is compared with, and the modern
 #: gs1_ideal scenario ("pipeline_scenario"; custom scenarios need a probe file, not here).
 PIPELINES = ["legacy", "modern", "modern_gs1_ideal"]
-CACHE = Path(__file__).resolve().parents[1] / ".asv" / "cache"
-
-# Must not depend on the installed ptychobench (the suite is imported for every commit).
-DOSES = {"tiny": [1e9], "smoke": [1e5, 1e9], "standard": [1e4, 1e6, 1e9],
-         "paper": [1e4, 1e5, 1e6, 1e7, 1e8, 1e9]}[PROFILE]
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".asv" / "cache"
+#: The science's dose ladder per profile (benchmark parameters: fixed when asv discovers the suite).
+DOSE_LADDERS = {"tiny": [1e9], "smoke": [1e5, 1e9], "standard": [1e4, 1e6, 1e9],
+                "paper": [1e4, 1e5, 1e6, 1e7, 1e8, 1e9]}
+if PROFILE not in DOSE_LADDERS:
+    raise ValueError(f"PTYCHOBENCH_PROFILE: unknown profile {PROFILE!r}, expected one of {sorted(DOSE_LADDERS)}")
+DOSES = DOSE_LADDERS[PROFILE]
 MAIN_DOSE = 1e9
-STAGES = ["object_normalized", "raw_diffraction", "grouped_diffraction", "normalized_diffraction",
-          "model_input", "training_labels", "predicted_amplitude", "object_patch", "stitched_object",
-          "truth_window"]
+#: Versions that change what the same code computes.
+STACK = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "scipy", "scikit-image")
+#: Used when the installed package does not say (commits before it did): pearson below this is
+#: a collapsed reconstruction (DESIGN.md, "basin lottery").
+FALLBACK_COLLAPSE_PEARSON = 0.5
 
 
-def thread_env() -> dict:
-    """Environment that pins every thread pool of a child process."""
-    n = str(THREADS)
-    return {**os.environ, "OMP_NUM_THREADS": n, "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": n, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+def pinned_env(threads: int = THREADS) -> dict:
+    """Variables that size every thread pool we know of (BLAS, OpenMP, TensorFlow)."""
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n, "TF_NUM_INTRAOP_THREADS": n,
+            "TF_NUM_INTEROP_THREADS": "1", "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+# In asv's benchmark processes (asv sets ASV=true), before NumPy or TensorFlow load: the BLAS
+# and OpenMP pools read these once. Elsewhere (tests, the measure command) importing this
+# module changes nothing; the science's child processes get them explicitly.
+if os.environ.get("ASV") == "true":
+    os.environ.update(pinned_env())
 
 
 def pin_threads() -> None:
-    """Pin TensorFlow's thread pools in this process (call before any TF op)."""
-    import tensorflow as tf
+    """Pin this process (and the children it starts) to ``THREADS`` cores and TF's pools.
 
+    The core affinity bounds the pools that size themselves from ``os.cpu_count()`` (the
+    simulation's thread pool, SciPy's FFT workers); TensorFlow's pools are set explicitly
+    when TensorFlow is already loaded (otherwise its environment variables do it).
+    """
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, cores[:THREADS])
+    if "tensorflow" in sys.modules:
+        tf = sys.modules["tensorflow"]
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialised in this process
+            pass
+
+
+def progress(message: str) -> None:
+    """One line to stderr and, when ``PTYCHOBENCH_PROGRESS`` names a file, appended to it."""
+    print(message, file=sys.stderr, flush=True)
+    path = os.environ.get("PTYCHOBENCH_PROGRESS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(message + "\n")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename (as ptychobench.atomic, which old commits do not have)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# --- the cache key: the code that runs -------------------------------------------------------
+
+def tree_digest(root: Path) -> str:
+    """SHA-256 over the relative paths and bytes of every file under ``root`` (caches skipped)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo"):
+            continue
+        h.update(str(rel).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def child_env() -> dict:
+    """The environment of the science's child processes."""
+    return {**os.environ, **pinned_env()}
+
+
+def ask_child(code: str) -> str:
+    """Last stdout line of ``python -c code`` run as the science's runs are (same interpreter
+    and environment; asv's own benchmark processes drop ``PYTHONPATH`` from their ``sys.path``,
+    the children keep it, so only a child can say which package they import)."""
+    proc = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -c {code!r} failed:\n{proc.stderr[-1000:]}")
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+
+
+def package_dir(package: str = "ptychobench") -> Path:
+    """The folder the science's runs import the package from (found without importing it)."""
+    found = ask_child(f"import importlib.util as u; s = u.find_spec({package!r}); "
+                      "print(next(iter(s.submodule_search_locations)) if s and s.submodule_search_locations else '')")
+    if not found:
+        raise RuntimeError(f"{package} is not installed for {sys.executable}")
+    return Path(found)
+
+
+def _version(dist: str) -> str | None:
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # already initialised in this process
-        pass
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
-def key(pipeline: str, nphotons: float) -> str:
-    return f"{pipeline}|{nphotons:g}"
+def science_key(package: Path | None = None) -> dict:
+    """What the science's results depend on; its digest names the cache entry."""
+    key = {
+        "package_sha256": tree_digest(package or package_dir()),
+        "suite_sha256": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        "python": sys.version.split()[0],
+        "stack": {d: _version(d) for d in STACK if _version(d)},
+        "profile": PROFILE,
+        "seeds": SEEDS,
+        "threads": THREADS,
+        "pipelines": PIPELINES,
+        "doses": DOSES,
+    }
+    key["digest"] = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return key
 
 
-def _cache_file() -> Path:
-    commit = os.environ.get("ASV_COMMIT", "working-tree")
-    env = os.environ.get("ASV_ENV_NAME", "same").replace("/", "_")
-    return CACHE / f"{commit}-{env}-{PROFILE}-seed{SEED}.json"
+def cache_file(key: dict) -> Path:
+    return CACHE / f"science-{PROFILE}-{key['digest'][:20]}.json"
 
 
-def run_pipeline(pipeline: str, nphotons: float) -> dict:
-    """One pipeline run in a fresh process; its result JSON (metrics, stages, training, memory).
+# --- the runs ----------------------------------------------------------------------------------
+
+def run_key(pipeline: str, nphotons: float, seed: int) -> str:
+    return f"{pipeline}|{nphotons:g}|{seed}"
+
+
+def run_pipeline(pipeline: str, nphotons: float, seed: int) -> dict:
+    """One pipeline run in a fresh process; what the tracks need from its result JSON.
 
     A scenario run (``modern_gs1_ideal``) that fails, as it must on commits from before
     scenarios existed, is recorded as a failure (NaN in every track) instead of failing the
-    commit's whole science.
+    commit's whole science; so is a run whose training diverged (exit status 1 with a result).
     """
     name, _, scenario = pipeline.partition("_")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         cmd = [sys.executable, "-m", "ptychobench", "run", "--pipeline", name, "--profile", PROFILE,
-               "--seed", str(SEED), "--nphotons", repr(nphotons), "--quiet", "--out", str(out)]
+               "--seed", str(seed), "--nphotons", repr(nphotons), "--quiet", "--out", str(out)]
         cmd += ["--scenario", scenario] if scenario else []
-        proc = subprocess.run(cmd, env=thread_env(), capture_output=True, text=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(cmd, env=child_env(), capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if not out.exists():
             if scenario:
-                return {"failure": f"exit {proc.returncode}: {proc.stderr[-300:]}"}
+                return {"failure": f"exit {proc.returncode}: {proc.stderr[-300:]}", "cpu_seconds": cpu}
             raise RuntimeError(f"{pipeline} run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-        return json.loads(out.read_text())
+        run = json.loads(out.read_text())
+    return {
+        "failure": run.get("failure"),
+        "metrics": run.get("metrics", {}),
+        "stage_ratios": run.get("stage_ratios", {}),
+        "samples_per_second": run.get("training", {}).get("samples_per_second"),
+        "peak_rss_bytes": run.get("peak_rss_bytes"),
+        "cpu_seconds": cpu,
+    }
+
+
+def collapse_pearson() -> float:
+    """The collapse threshold of the package the runs import, or the fallback on commits without one."""
+    try:
+        return float(ask_child("from ptychobench.parity.runner import COLLAPSE_PEARSON as c; print(repr(c))"))
+    except (RuntimeError, ValueError):
+        return FALLBACK_COLLAPSE_PEARSON
+
+
+def compute_science(key: dict) -> dict:
+    """Every (pipeline, dose, seed) run, with a progress line before and after each."""
+    jobs = [(p, d, s) for d in DOSES for p in PIPELINES for s in SEEDS]
+    runs, start = {}, time.monotonic()
+    for i, (p, d, s) in enumerate(jobs, 1):
+        progress(f"science {i}/{len(jobs)}: {p} nphotons={d:g} seed={s} ({PROFILE}, {THREADS} threads) ...")
+        t0 = time.monotonic()
+        run = run_pipeline(p, d, s)
+        runs[run_key(p, d, s)] = run
+        bias = run.get("metrics", {}).get("amplitude_bias")
+        outcome = f"failed: {run['failure'][:80]}" if run["failure"] else f"amplitude_bias {bias}"
+        progress(f"science {i}/{len(jobs)}: done in {time.monotonic() - t0:.0f} s ({run['cpu_seconds']:.0f} s CPU), "
+                 f"{outcome} [{time.monotonic() - start:.0f} s so far]")
+    return {"key": key, "collapse_pearson": collapse_pearson(), "runs": runs}
 
 
 def science() -> dict:
-    """``{key(pipeline, dose): run JSON}`` for this commit, computed once and cached on disk."""
-    path = _cache_file()
+    """The science of the installed build, computed once and cached on disk (see module doc)."""
+    key = science_key()
+    path = cache_file(key)
     if path.exists():
-        return json.loads(path.read_text())
-    results = {key(p, d): run_pipeline(p, d) for d in DOSES for p in PIPELINES}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(results))
-    os.replace(tmp, path)
-    return results
+        data = json.loads(path.read_text())
+        if data.get("key") == key:
+            progress(f"science: reusing {path.name} (same code, stack, profile, seeds and threads)")
+            return summarize(data)
+    data = compute_science(key)
+    write_atomic(path, json.dumps(data).encode())
+    progress(f"science: cached as {path.name}")
+    return summarize(data)
 
 
-def metric(cache: dict, pipeline: str, nphotons: float, name: str) -> float:
-    run = cache[key(pipeline, nphotons)]
-    if run.get("failure"):
-        return math.nan
-    value = run["metrics"].get(name, math.nan)
-    return math.nan if value is None else float(value)
+# --- lower-is-better forms and their distribution over seeds --------------------------------
+
+def abs_log(x) -> float:
+    """``|ln x|`` (0 when x is 1), NaN for a missing or non-positive value."""
+    return abs(math.log(x)) if isinstance(x, (int, float)) and x > 0 and math.isfinite(x) else math.nan
+
+
+#: Amplitude metrics as tracked: name -> (lower-is-better value of a run's metrics, unit).
+AMPLITUDE = {
+    "amplitude_bias": (lambda m: m.get("amplitude_bias"), "|ln gauge-corrected ratio|"),
+    "raw_ratio_error": (lambda m: abs_log(m.get("amplitude_ratio")), "|ln mean(stitched)/mean(truth)|, raw gauge"),
+    "uncovered": (lambda m: 1.0 - m["coverage"] if "coverage" in m else None, "1 - covered/window pixels"),
+    "decorrelation": (lambda m: 1.0 - m["pearson"] if "pearson" in m else None, "1 - pearson(stitched, truth)"),
+}
+
+
+def distribution(values: list) -> dict:
+    """``{"median", "spread"}`` of the finite values (spread: max - min); NaN where undefined."""
+    finite = sorted(float(v) for v in values if v is not None and math.isfinite(v))
+    if not finite:
+        return {"median": math.nan, "spread": math.nan, "n": 0}
+    n = len(finite)
+    median = finite[n // 2] if n % 2 else 0.5 * (finite[n // 2 - 1] + finite[n // 2])
+    return {"median": median, "spread": finite[-1] - finite[0] if n > 1 else math.nan, "n": n}
+
+
+def summarize(data: dict) -> dict:
+    """``{(pipeline|dose): {metric: distribution, "stage:<name>": distribution, "collapse_rate",
+    "peak_rss_bytes", "seconds_per_group"}}`` over the seeds in ``data["runs"]``."""
+    threshold = data["collapse_pearson"]
+    groups: dict = {}
+    for name, run in data["runs"].items():
+        pipeline, dose, _ = name.split("|")
+        groups.setdefault(f"{pipeline}|{dose}", []).append(run)
+    out = {}
+    for group, runs in groups.items():
+        ok = [r for r in runs if not r["failure"]]
+        entry = {m: distribution([f(r["metrics"]) for r in ok]) for m, (f, _) in AMPLITUDE.items()}
+        stages = {s for r in ok for s in r["stage_ratios"].get("ratios", {})}
+        for stage in stages:
+            entry[f"stage:{stage}"] = distribution([abs_log(r["stage_ratios"]["ratios"].get(stage)) for r in ok])
+        entry["stage:chain_product"] = distribution([abs_log(r["stage_ratios"].get("chain_product")) for r in ok])
+        pearsons = [r["metrics"].get("pearson") for r in ok]
+        entry["collapse_rate"] = (sum(1 for p in pearsons if p is None or not math.isfinite(p) or p < threshold)
+                                  / len(ok)) if ok else math.nan
+        entry["peak_rss_bytes"] = distribution([r["peak_rss_bytes"] for r in ok])["median"]
+        entry["seconds_per_group"] = distribution([1.0 / r["samples_per_second"] for r in ok
+                                                   if r["samples_per_second"]])["median"]
+        out[group] = entry
+    return out
+
+
+def group_key(pipeline: str, nphotons: float) -> str:
+    return f"{pipeline}|{nphotons:g}"

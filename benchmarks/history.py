@@ -1,0 +1,316 @@
+"""Tools over the asv history (not benchmarks): per-family comparison, merging hosts,
+bisection ranges, live progress, and the seed-spread measurement behind the thresholds.
+
+    python -m benchmarks.history compare --machine M BASE HEAD   # per-family thresholds
+    python -m benchmarks.history merge DIR...                    # other hosts' results in
+    python -m benchmarks.history follow -- CMD...                # CMD with the science's progress live
+    python -m benchmarks.history range A..B                      # A..B including A, for asv find
+    python -m benchmarks.history measure RUNS.jsonl              # the science's runs, seed by seed
+    python -m benchmarks.history spread RUNS.jsonl|CACHE.json    # seed spread -> thresholds
+
+Only the standard library at import time: asv imports this module (as part of the suite) in
+every benchmarked environment, where asv itself is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from .common import write_atomic
+
+CONF = "asv.conf.json"
+
+
+# --- per-family thresholds -------------------------------------------------------------------
+
+def load_conf(path: str | Path = CONF) -> dict:
+    """asv.conf.json as a dict (asv's format allows // comments)."""
+    from asv.util import load_json
+
+    return load_json(str(path), js_comments=True)
+
+
+def threshold_for(name: str, thresholds: dict, default: float) -> float:
+    """The threshold of a benchmark entry ``name(params)``, as asv's regression detection picks
+    it: the largest of those whose regex matches the start of the name, else ``default``."""
+    matched = [float(t) for regex, t in thresholds.items() if re.match(regex, name)]
+    return max(matched) if matched else default
+
+
+def compare(conf_path: str | Path, machine: str, base: str, head: str, default: float = 0.10) -> int:
+    """Print every tracked entry of ``base`` vs ``head`` with its family's threshold; 1 when one
+    got worse by more than its threshold (or started failing), else 0.
+
+    Uses asv's own result loading and significance test (timings with several samples must
+    differ statistically as well), one factor per entry: ``1 + threshold``. The significance
+    test and the entry naming are asv's private helpers (asv 0.6.6, pinned in the locks;
+    tests/bench/test_history.py fails if they change).
+    """
+    from asv.commands.compare import _is_result_better, _isna, unroll_result
+    from asv.config import Config
+    from asv.repo import get_repo
+    from asv.results import iter_results_for_machine_and_hash
+
+    conf = Config.load(str(conf_path))
+    thresholds = conf.regressions_thresholds
+    repo = get_repo(conf)
+    rows = {}
+    for which, name in (("base", base), ("head", head)):
+        commit = repo.get_hash_from_name(name)
+        found = False
+        for result in iter_results_for_machine_and_hash(conf.results_dir, machine, commit):
+            for key in result.get_all_result_keys():
+                params = result.get_result_params(key)
+                version = result.benchmark_version.get(key)
+                for entry, value, stats, samples in unroll_result(
+                        key, params, result.get_result_value(key, params), result.get_result_stats(key, params),
+                        result.get_result_samples(key, params)):
+                    rows.setdefault((entry, result.env_name), {})[which] = (value, (stats, samples), version)
+                    found = True
+        if not found:
+            raise SystemExit(f"no results for {name} ({commit[:8]}) on machine {machine!r} in {conf.results_dir}")
+    worse = []
+    print(f"{'':2} {'before':>12} {'after':>12} {'ratio':>7} {'limit':>6}  benchmark")
+    for (entry, env), sides in sorted(rows.items()):
+        if "base" not in sides or "head" not in sides:
+            continue
+        (a, a_ss, va), (b, b_ss, vb) = sides["base"], sides["head"]
+        factor = 1.0 + threshold_for(entry, thresholds, default)
+        if va != vb:
+            mark = "x"  # another benchmark version: not comparable
+        elif a is not None and b is None:
+            mark = "!"
+        elif _isna(a) or _isna(b):
+            mark = " "
+        elif _is_result_better(a, b, a_ss, b_ss, factor):
+            mark = "+"
+        elif _is_result_better(b, a, b_ss, a_ss, factor):
+            mark = "-"
+        else:
+            mark = " "
+        ratio = b / a if not (_isna(a) or _isna(b)) and a else math.nan
+        print(f"{mark:2} {_fmt(a):>12} {_fmt(b):>12} {ratio:7.3f} {factor:6.3f}  {entry} [{env}]")
+        if mark in "+!":
+            worse.append(entry)
+    if worse:
+        print(f"\n{len(worse)} benchmark(s) worse than their family's threshold: " + ", ".join(worse))
+        return 1
+    print("\nno benchmark worse than its family's threshold")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "failed" if value is None else f"{value:.6g}"
+
+
+# --- several hosts, one history --------------------------------------------------------------
+
+def merge(sources: list[Path], results_dir: Path) -> list[str]:
+    """Copy other hosts' asv results (each a results folder: ``MACHINE/machine.json`` and
+    ``MACHINE/<commit>-<env>.json``, as asv writes them) into ``results_dir``.
+
+    A file that exists with other content is an error (two hosts registered under one machine
+    name would otherwise overwrite each other's series). ``benchmarks.json`` (the benchmark
+    descriptions) is merged by name, the destination's description kept. Returns the machine
+    names merged.
+    """
+    results_dir = Path(results_dir)
+    machines = []
+    for source in map(Path, sources):
+        folders = sorted(p.parent for p in source.glob("*/machine.json"))
+        if not folders:
+            raise SystemExit(f"{source}: no MACHINE/machine.json inside: not an asv results folder")
+        for folder in folders:
+            for path in sorted(folder.glob("*.json")):
+                dest = results_dir / folder.name / path.name
+                if dest.exists():
+                    if dest.read_bytes() != path.read_bytes():
+                        raise SystemExit(f"{dest} exists with other content (is {folder.name!r} the name of "
+                                         f"two hosts?): not merging {path}")
+                    continue
+                write_atomic(dest, path.read_bytes())
+            machines.append(folder.name)
+        _merge_benchmarks(source / "benchmarks.json", results_dir / "benchmarks.json")
+    return machines
+
+
+def _merge_benchmarks(source: Path, dest: Path) -> None:
+    if not source.exists():
+        return
+    merged = json.loads(source.read_text())
+    if dest.exists():
+        merged.update(json.loads(dest.read_text()))
+    write_atomic(dest, json.dumps(merged, indent=4, sort_keys=True).encode())
+
+
+# --- bisection range -------------------------------------------------------------------------
+
+def find_range(spec: str, cwd: str | Path = ".") -> str:
+    """A git range for ``asv find`` that includes A of ``A..B`` (git's own excludes it, and
+    asv find needs the last good commit inside the range)."""
+    if ".." not in spec:
+        raise SystemExit(f"expected a range A..B, got {spec!r}")
+    base, head = spec.split("..", 1)
+    head = head or "HEAD"
+    parent = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{base}^"], cwd=cwd,
+                            capture_output=True, text=True)
+    return f"{parent.stdout.strip()}..{head}" if parent.returncode == 0 else head
+
+
+# --- live progress -----------------------------------------------------------------------------
+
+def follow(cmd: list[str], out=None, poll: float = 0.5) -> int:
+    """Run ``cmd`` with ``PTYCHOBENCH_PROGRESS`` naming a fresh file, and copy each line the
+    benchmarks append to it onto ``out`` (stdout) while ``cmd`` runs. Returns its exit status.
+
+    asv runs ``setup_cache`` in a child process and shows its output only when it ends; the
+    environment, however, reaches every benchmark process (asv passes ``os.environ`` on).
+    """
+    out = out or sys.stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "progress.log"
+        path.touch()
+        done = threading.Event()
+
+        def tail():
+            with open(path, encoding="utf-8") as f:
+                pending = ""
+                while True:
+                    finished = done.is_set()
+                    pending += f.read()
+                    *lines, pending = pending.split("\n")
+                    for line in lines:
+                        print(f"[progress] {line}", file=out, flush=True)
+                    if finished:
+                        return
+                    done.wait(poll)
+
+        thread = threading.Thread(target=tail, daemon=True)
+        thread.start()
+        try:
+            rc = subprocess.run(cmd, env={**os.environ, "PTYCHOBENCH_PROGRESS": str(path)}).returncode
+        finally:
+            done.set()
+            thread.join()
+    return rc
+
+
+# --- the seed spread behind the science thresholds ------------------------------------------
+
+def measure(path: Path, groups: list[str] | None = None) -> dict:
+    """The science's runs (common.PIPELINES x DOSES x SEEDS of this profile) one JSON line per
+    run in ``path``, seed by seed (two seeds of every group come first), resuming after the
+    runs already there; ``groups`` (``"legacy|1e+09"``, ...) limits them and sets their order.
+    Returns ``{"key", "runs"}`` as in a science cache file."""
+    from .common import DOSES, PIPELINES, PROFILE, SEEDS, progress, run_key, run_pipeline, science_key
+
+    path = Path(path)
+    runs = {}
+    if path.exists():
+        runs = {r["run"]: r["result"] for r in map(json.loads, path.read_text().splitlines())}
+    jobs = [(p, d, s) for s in SEEDS for d in DOSES for p in PIPELINES]
+    if groups:
+        jobs = [(p, d, s) for g in groups for (p, d, s) in jobs if f"{p}|{d:g}" == g]
+    for i, (p, d, s) in enumerate(jobs, 1):
+        name = run_key(p, d, s)
+        if name in runs:
+            continue
+        progress(f"measure {i}/{len(jobs)}: {name} ({PROFILE})")
+        runs[name] = run_pipeline(p, d, s)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"run": name, "result": runs[name]}) + "\n")
+    return {"key": science_key(), "runs": runs}
+
+
+def spread_table(data: dict) -> dict:
+    """``{quantity: (largest relative range over seeds, where)}`` from a science cache file's
+    runs: relative range = (max - min) / median of the per-seed values of one pipeline and dose
+    (the tracked lower-is-better forms, common.AMPLITUDE and |ln stage ratio|)."""
+    from .common import AMPLITUDE, abs_log
+
+    values: dict = {}
+    for name, run in data["runs"].items():
+        if run["failure"]:
+            continue
+        group = name.rsplit("|", 1)[0]
+        for metric, (f, _) in AMPLITUDE.items():
+            values.setdefault((metric, group), []).append(f(run["metrics"]))
+        ratios = run["stage_ratios"]
+        for stage, r in ratios.get("ratios", {}).items():
+            values.setdefault((f"stage:{stage}", group), []).append(abs_log(r))
+        values.setdefault(("stage:chain_product", group), []).append(abs_log(ratios.get("chain_product")))
+    table: dict = {}
+    for (quantity, group), vs in values.items():
+        vs = sorted(v for v in vs if v is not None and math.isfinite(v))
+        if len(vs) < 2:
+            continue
+        median = vs[len(vs) // 2] if len(vs) % 2 else 0.5 * (vs[len(vs) // 2 - 1] + vs[len(vs) // 2])
+        spread = vs[-1] - vs[0]
+        rel = 0.0 if spread == 0 else spread / abs(median) if median else math.inf
+        if quantity not in table or rel > table[quantity][0]:
+            table[quantity] = (rel, group, vs)
+    return table
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.history", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("compare", help="base vs head with each family's threshold")
+    p.add_argument("--config", default=CONF)
+    p.add_argument("--machine", required=True)
+    p.add_argument("base")
+    p.add_argument("head")
+    p = sub.add_parser("merge", help="copy other hosts' asv results folders in")
+    p.add_argument("--results-dir", default=None, help="default: results_dir of asv.conf.json")
+    p.add_argument("--config", default=CONF)
+    p.add_argument("sources", nargs="+", type=Path)
+    p = sub.add_parser("follow", help="run a command, printing the science's progress live")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p = sub.add_parser("range", help="A..B including A, for asv find")
+    p.add_argument("spec")
+    p = sub.add_parser("measure", help="the science's runs, seed by seed, appended to a JSON-lines file")
+    p.add_argument("out", type=Path)
+    p.add_argument("--group", action="append", help="PIPELINE|DOSE, e.g. 'legacy|1e+09' (repeatable)")
+    p = sub.add_parser("spread", help="relative seed ranges of a science cache or measure file")
+    p.add_argument("cache", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "compare":
+        return compare(args.config, args.machine, args.base, args.head)
+    if args.command == "merge":
+        results_dir = args.results_dir or Path(args.config).parent / load_conf(args.config)["results_dir"]
+        for machine in merge(args.sources, Path(results_dir)):
+            print(f"merged {machine} into {results_dir}")
+        return 0
+    if args.command == "follow":
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        return follow(cmd)
+    if args.command == "range":
+        print(find_range(args.spec))
+        return 0
+    if args.command == "measure":
+        measure(args.out, args.group)
+        return 0
+    text = args.cache.read_text()
+    if args.cache.suffix == ".jsonl":
+        data = {"runs": {r["run"]: r["result"] for r in map(json.loads, text.splitlines())}}
+    else:
+        data = json.loads(text)
+    print("relative range over seeds = (max - min) / median, the largest over pipelines and doses")
+    for quantity, (rel, group, vs) in sorted(spread_table(data).items()):
+        print(f"{quantity:36} {rel:9.3g}  at {group:24} values {', '.join(f'{v:.4g}' for v in vs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

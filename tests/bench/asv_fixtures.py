@@ -1,0 +1,86 @@
+"""A throwaway git repository with an asv configuration, and asv results written by hand
+(through asv's own Results API, in its on-disk format) for tests that need a history but
+no benchmark run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ASV = [sys.executable, "-m", "asv"]
+
+
+def conf(**extra) -> dict:
+    return {
+        "version": 1,
+        "project": "tinybench",
+        "repo": ".",
+        "branches": ["main"],
+        "environment_type": "virtualenv",
+        "pythons": [f"{sys.version_info.major}.{sys.version_info.minor}"],
+        "matrix": {"req": {}},
+        "build_command": ["python -m pip wheel --no-deps --no-build-isolation -w {build_cache_dir} {build_dir}"],
+        "install_command": ["in-dir={env_dir} python -m pip install --no-deps {wheel_file}"],
+        "benchmark_dir": "benchmarks",
+        "env_dir": ".asv/env",
+        "results_dir": ".asv/results",
+        "html_dir": ".asv/html",
+        **extra,
+    }
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc.stdout.strip()
+
+
+def init_repo(repo: Path, config: dict) -> None:
+    repo.mkdir(parents=True, exist_ok=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "asv.conf.json").write_text(json.dumps(config, indent=2))
+    (repo / ".gitignore").write_text(".asv/\n")
+
+
+def commit(repo: Path, files: dict, message: str) -> str:
+    """Write ``{relative path: text}`` and commit; the commit's full hash."""
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def track(name: str, unit: str = "unit", params=(), version: str = "1") -> dict:
+    """A benchmark description as asv stores it in benchmarks.json."""
+    return {"name": name, "type": "track", "unit": unit, "version": version, "params": [list(p) for p in params],
+            "param_names": [f"p{i}" for i in range(len(params))], "timeout": 60, "code": name}
+
+
+def write_results(results_dir: Path, machine: str, repo: Path, commit_hash: str, benchmarks: list[dict],
+                  values: dict) -> None:
+    """asv results of ``commit_hash`` on ``machine``: ``values[name]`` is the list of values
+    (one per parameter combination) of the benchmark ``name``."""
+    from asv.results import Results
+    from asv.runner import BenchmarkResult
+
+    info = {"machine": machine, "arch": "x86_64", "cpu": "test cpu", "num_cpu": "2", "os": "Linux", "ram": "1"}
+    folder = Path(results_dir) / machine
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "machine.json").write_text(json.dumps({**info, "version": 1}))
+    date = int(git(repo, "log", "-1", "--format=%ct", commit_hash)) * 1000
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    result = Results({**info, "python": py}, {}, commit_hash, date, py, f"virtualenv-py{py}", {})
+    for bench in benchmarks:
+        vals = values[bench["name"]]
+        result.add_result(bench, BenchmarkResult(result=vals, samples=[None] * len(vals), number=[None] * len(vals),
+                                                 errcode=0, stderr="", profile=None))
+    result.save(str(results_dir))
+    described = {b["name"]: b for b in benchmarks}
+    (Path(results_dir) / "benchmarks.json").write_text(json.dumps({**described, "version": 2}))

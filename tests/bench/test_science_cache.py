@@ -1,0 +1,116 @@
+"""The asv suite's science (benchmarks/common.py): cached per build, never per environment
+variable; seeds parsed; medians, spreads and collapse rates over seeds in lower-is-better forms."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from benchmarks import common  # noqa: E402
+
+
+@pytest.fixture
+def builds(tmp_path):
+    """Two installs of the package that differ in one line, and a byte-identical copy of the first."""
+    src = common.package_dir()
+    a, b, a2 = (tmp_path / name / "ptychobench" for name in ("a", "b", "a2"))
+    for dest in (a, b, a2):
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    (b / "stages.py").write_text((b / "stages.py").read_text() + "\n# one more line\n")
+    return a, b, a2
+
+
+def test_two_builds_never_share_a_cache_entry(builds, tmp_path, monkeypatch):
+    a, b, a2 = builds
+    monkeypatch.setattr(common, "CACHE", tmp_path / "cache")
+    computed = []
+
+    def fake_science(key):
+        computed.append(key["package_sha256"])
+        return {"key": key, "collapse_pearson": 0.5, "runs": {}}
+
+    monkeypatch.setattr(common, "compute_science", fake_science)
+    monkeypatch.setenv("ASV_COMMIT", "same-commit-name")  # what the old key used
+    for build in (a, b, a, a2):
+        monkeypatch.setattr(common, "package_dir", lambda build=build: build)
+        common.science()
+    # a and b computed once each; the second a and its identical copy a2 read a's entry
+    assert len(computed) == 2 and computed[0] != computed[1]
+    assert len(list((tmp_path / "cache").glob("science-*.json"))) == 2
+
+
+def test_key_follows_the_code_not_the_environment(builds, monkeypatch):
+    a, b, a2 = builds
+    monkeypatch.delenv("ASV_COMMIT", raising=False)
+    key_a = common.science_key(a)
+    monkeypatch.setenv("ASV_COMMIT", "deadbeef")
+    monkeypatch.setenv("ASV_ENV_NAME", "other-env")
+    assert common.science_key(a) == key_a == common.science_key(a2)
+    assert common.science_key(b)["digest"] != key_a["digest"]
+    monkeypatch.setattr(common, "SEEDS", [0, 1])
+    assert common.science_key(a)["digest"] != key_a["digest"]
+    monkeypatch.setattr(common, "THREADS", 7)
+    assert common.science_key(a)["threads"] == 7
+
+
+@pytest.mark.parametrize("text,profile,seeds", [
+    (None, "smoke", [0, 1, 2]), (None, "tiny", [0]), ("5", "smoke", [0, 1, 2, 3, 4]), ("4,9", "tiny", [4, 9]),
+])
+def test_seeds(text, profile, seeds):
+    assert common.parse_seeds(text, profile) == seeds
+
+
+@pytest.mark.parametrize("text", ["three", "1,1", "-1,2", "0"])
+def test_bad_seeds_name_the_variable(text):
+    with pytest.raises(ValueError, match="PTYCHOBENCH_SEEDS"):
+        common.parse_seeds(text, "smoke")
+
+
+def _run(bias, ratio, coverage, pearson, stages, rss, sps, failure=None):
+    return {"failure": failure, "peak_rss_bytes": rss, "samples_per_second": sps,
+            "metrics": {"amplitude_bias": bias, "amplitude_ratio": ratio, "coverage": coverage, "pearson": pearson},
+            "stage_ratios": {"ratios": stages, "chain_product": math.prod(stages.values())}}
+
+
+def test_summary_over_seeds_by_hand():
+    runs = {
+        "legacy|1e+09|0": _run(0.006, 0.5, 0.9, 0.8, {"x": 2.0, "y": 1.0}, 100, 10.0),
+        "legacy|1e+09|1": _run(0.001, 2.0, 0.8, 0.3, {"x": 0.5, "y": 1.0}, 300, 20.0),
+        "legacy|1e+09|2": _run(0.004, 1.0, 1.0, math.nan, {"x": 1.0, "y": math.e}, 200, 40.0),
+        "legacy|1e+09|3": _run(9.9, 9.9, 0.0, 0.9, {"x": 9.9}, 9, 9.9, failure="diverged"),
+    }
+    s = common.summarize({"collapse_pearson": 0.5, "runs": runs})["legacy|1e+09"]
+    assert s["amplitude_bias"] == pytest.approx({"median": 0.004, "spread": 0.005, "n": 3})
+    # |ln 0.5| = |ln 2| = 0.6931, |ln 1| = 0
+    assert s["raw_ratio_error"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, "n": 3})
+    assert s["uncovered"] == pytest.approx({"median": 0.1, "spread": 0.2, "n": 3})
+    assert s["decorrelation"] == pytest.approx({"median": 0.45, "spread": 0.5, "n": 2})  # NaN pearson left out
+    assert s["collapse_rate"] == pytest.approx(2 / 3)  # pearson 0.3 < 0.5 and NaN; the diverged run excluded
+    assert s["stage:x"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, "n": 3})
+    assert s["stage:y"] == pytest.approx({"median": 0.0, "spread": 1.0, "n": 3})
+    # chain products 2, 0.5, e: |ln| = 0.693, 0.693, 1
+    assert s["stage:chain_product"] == pytest.approx({"median": 0.6931472, "spread": 1 - 0.6931472, "n": 3})
+    assert s["peak_rss_bytes"] == 200 and s["seconds_per_group"] == pytest.approx(0.05)
+
+
+def test_one_seed_has_no_spread():
+    s = common.summarize({"collapse_pearson": 0.5,
+                          "runs": {"modern|1e+05|0": _run(0.2, 1.0, 1.0, 0.9, {"x": 1.0}, 1, 1.0)}})
+    assert s["modern|1e+05"]["amplitude_bias"]["median"] == 0.2
+    assert math.isnan(s["modern|1e+05"]["amplitude_bias"]["spread"])
+
+
+def test_key_hashes_the_package_the_runs_import(builds, monkeypatch):
+    """asv's benchmark processes drop PYTHONPATH from their sys.path while the science's child
+    processes keep it: the package is located as the children see it."""
+    a, b, _ = builds
+    for build in (a, b):
+        monkeypatch.setenv("PYTHONPATH", str(build.parent))
+        assert common.package_dir() == build
+        assert common.science_key()["package_sha256"] == common.tree_digest(build)

@@ -1,0 +1,71 @@
+"""asv imports the suite for old commits too: a package API a benchmark needs and the commit
+lacks skips that benchmark with the reason instead of breaking the suite's import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from benchmarks import bench_science, bench_speed  # noqa: E402
+
+
+def test_stage_list_is_the_installed_packages():
+    from ptychobench.stages import STAGES
+
+    assert bench_science.STAGES == list(STAGES[1:]) and bench_science.STAGES_ERROR is None
+    assert ",".join(STAGES[1:]) in bench_science.StageRatios.version
+
+
+def test_a_commit_without_the_stage_list_skips_the_stage_benchmarks(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ptychobench.stages", None)  # import fails as on such a commit
+    stages, error = bench_science._stages()
+    assert stages == [] and "ptychobench.stages.STAGES" in error
+    monkeypatch.setattr(bench_science, "STAGES_ERROR", error)
+    with pytest.raises(NotImplementedError, match="STAGES"):
+        bench_science.StageRatios().setup({}, "legacy", "chain_product", "median")
+
+
+def test_a_commit_without_the_training_api_skips_the_speed_benchmark(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ptychobench.training.loop", None)
+    monkeypatch.setattr(bench_speed, "pin_threads", lambda: None)  # leave this process's cores alone
+    with pytest.raises(NotImplementedError, match="lacks a package API"):
+        bench_speed.TrainingSpeed().setup()
+
+
+def _entries(module):
+    """``name(params)`` of every benchmark in ``module``, as asv names them."""
+    import inspect
+    import itertools
+
+    for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__:
+            continue
+        params = getattr(cls, "params", [])
+        combos = [", ".join(map(repr, c)) for c in itertools.product(*params)] if params else [None]
+        for name in dir(cls):
+            if name.startswith(("time_", "track_", "peakmem_", "mem_")):
+                base = f"{module.__name__.split('.')[-1]}.{cls_name}.{name}"
+                yield from (base if c is None else f"{base}({c})" for c in combos)
+
+
+def test_every_benchmark_has_a_family_threshold_and_every_threshold_applies():
+    """asv takes the largest matching threshold: a broad entry would silently override a
+    measured tight one, so every entry must be the one in force for some benchmark."""
+    import re
+
+    from asv.util import load_json
+
+    from benchmarks.history import threshold_for
+
+    thresholds = load_json(str(ROOT / "asv.conf.json"), js_comments=True)["regressions_thresholds"]
+    entries = [e for m in (bench_science, bench_speed) for e in _entries(m)]
+    assert len(entries) > 50
+    missing = [e for e in entries if threshold_for(e, thresholds, None) is None]
+    assert missing == []
+    dead = [regex for regex, value in thresholds.items()
+            if not any(re.match(regex, e) and threshold_for(e, thresholds, None) == value for e in entries)]
+    assert dead == []
