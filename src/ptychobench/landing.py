@@ -3,10 +3,11 @@
 - the verdict of the latest parity report (``checks.json``) and the headline numbers of its
   runs (``run_<pipeline>.json``): amplitude bias, gauge-corrected ratio, pearson and collapse
   (pearson below ``parity.runner.COLLAPSE_PEARSON``), training groups/s;
-- per asv machine (``<results_dir>/<machine>/machine.json``) and per benchmark parameter set
-  (pipeline/scenario, dose): the latest value of amplitude bias, gauge-corrected ratio and
+- per asv machine (``<results_dir>/<machine>/machine.json``) and per (pipeline, nphotons): the
+  latest value of amplitude bias (median over seeds) and its spread, collapse rate and
   groups/s, with its trend over the benchmarked commits as an inline SVG sparkline (no
-  JavaScript, no network), each linked to its asv graph.
+  JavaScript, no network), each linked to its asv graph narrowed to the machine and the
+  parameter set.
 
 asv's results (``<commit>-<env>.json``, asv 0.6 format) are read with asv's own loader
 (``asv.results``). Rendered by ``site_templates/landing.html.j2`` (package data).
@@ -33,13 +34,18 @@ class Metric:
     label: str
     unit: str
     inverse: bool = False  # shown as 1 / the tracked value
+    fixed: dict = field(default_factory=dict)  # parameter name -> the repr it is fixed to
 
 
+_BIAS = "bench_science.Amplitude.track_amplitude_bias"
 TRACKED = (
-    Metric("bench_science.Amplitude.track_amplitude_bias", "amplitude bias", "|ln gauge-corrected ratio|, 0 is perfect"),
-    Metric("bench_science.Amplitude.track_gauge_corrected_ratio", "gauge-corrected ratio", "1 is perfect"),
-    Metric("bench_science.Amplitude.track_train_seconds_per_group", "groups/s",
-           "training throughput after the first epoch (1 / asv's s per group)", inverse=True),
+    Metric(_BIAS, "amplitude bias", "|ln gauge-corrected ratio|, median over seeds, 0 is perfect",
+           fixed={"stat": "'median'"}),
+    Metric(_BIAS, "bias spread", "max - min of the amplitude bias over seeds", fixed={"stat": "'spread'"}),
+    Metric("bench_science.Collapse.track_collapse_rate", "collapse rate",
+           "fraction of seeds whose reconstruction collapsed, 0 is perfect"),
+    Metric("bench_speed.ScienceCost.track_train_seconds_per_group", "groups/s",
+           "training throughput after the first epoch, median over seeds (1 / asv's s per group)", inverse=True),
 )
 
 
@@ -105,8 +111,9 @@ def report_summary(report: Path, collapse_pearson: float) -> dict:
 class Series:
     """One parameter set of the tracked benchmarks on one machine, one value per commit."""
 
-    params: tuple[str, ...]  # asv's reprs, e.g. ("'legacy'", "1000000000.0")
-    values: dict[str, list] = field(default_factory=dict)  # benchmark -> [value or None per commit]
+    params: tuple[tuple[str, str], ...]  # the parameters no metric fixes, (name, asv's repr), e.g.
+    #                                      (("pipeline", "'legacy'"), ("nphotons", "1000000000.0"))
+    values: list[list]  # per tracked metric: [value or None per commit]
 
 
 @dataclass
@@ -125,55 +132,63 @@ def asv_results_dir(conf: Path) -> Path:
 
 
 def load_machines(results_dir: Path, tracked=TRACKED) -> list[Machine]:
-    """The tracked benchmarks of every machine under ``results_dir`` (one folder with a
+    """The tracked metrics of every machine under ``results_dir`` (one folder with a
     ``machine.json`` each, results or not), by machine name.
 
     One point per results file, ordered by commit date (asv's ``date``), then commit hash; a
-    value asv recorded as failed or NaN is None. Parameter sets in asv's order.
+    value asv recorded as failed or NaN is None, and so is a benchmark missing from
+    ``benchmarks.json`` or of another version (asv's own rule). A metric takes the parameter
+    combinations that match its ``fixed`` values; one row (Series) per combination of the
+    remaining parameters, shared by all metrics, in asv's order.
     """
     from asv.machine import Machine as AsvMachine
     from asv.results import iter_results
     from asv.util import load_json
 
+    benchmarks = read_benchmarks(results_dir)
     machines = []
     for info_file in sorted(results_dir.glob("*/machine.json")):
         info = load_json(str(info_file), api_version=AsvMachine.api_version)
         results = sorted(iter_results(str(info_file.parent)), key=lambda r: (r.date or 0, r.commit_hash))
         series: dict[tuple, Series] = {}
         for i, result in enumerate(results):
-            for metric in tracked:
-                if metric.benchmark not in result.get_all_result_keys():
+            current = result.get_result_keys(benchmarks)
+            for m, metric in enumerate(tracked):
+                if metric.benchmark not in current:
                     continue
+                names = benchmarks[metric.benchmark].get("param_names", [])
                 params = result.get_result_params(metric.benchmark) or []
                 values = result.get_result_value(metric.benchmark, params)
                 combos = list(itertools.product(*params)) if params else [()]
-                values = values if params else [values]
-                for combo, value in zip(combos, values):
-                    row = series.setdefault(combo, Series(combo))
-                    column = row.values.setdefault(metric.benchmark, [None] * len(results))
+                for combo, value in zip(combos, values if params else [values]):
+                    named = dict(zip(names, combo))
+                    if any(named.get(k) != v for k, v in metric.fixed.items()):
+                        continue
+                    key = tuple((n, v) for n, v in named.items() if n not in metric.fixed)
+                    row = series.setdefault(key, Series(key, [[None] * len(results) for _ in tracked]))
                     value = finite(value)
                     if metric.inverse and value is not None:
                         value = 1 / value if value else None
-                    column[i] = value
+                    row.values[m][i] = value
         machines.append(Machine(info["machine"], {k: v for k, v in info.items() if k not in ("machine", "version")},
                                 [r.commit_hash for r in results], list(series.values())))
     return machines
 
 
-def param_names(results_dir: Path) -> dict[str, list[str]]:
-    """benchmark -> its parameter names, from asv's ``benchmarks.json`` (empty without one)."""
+def read_benchmarks(results_dir: Path) -> dict[str, dict]:
+    """benchmark -> its entry in asv's ``benchmarks.json`` (``param_names``, ``version``, …);
+    empty without one."""
     path = results_dir / "benchmarks.json"
     if not path.exists():
         return {}
-    return {name: b.get("param_names", []) for name, b in _read_json(path).items()
-            if isinstance(b, dict)}
+    return {name: b for name, b in _read_json(path).items() if isinstance(b, dict)}
 
 
-def graph_link(benchmark: str, machine: str | None = None, names=(), params=()) -> str:
-    """The asv graph of ``benchmark``, narrowed to one machine and parameter set when given
-    (asv's hash syntax: ``#name?machine=M&p-<param>=<repr>``)."""
+def graph_link(benchmark: str, machine: str | None = None, params: dict | None = None) -> str:
+    """The asv graph of ``benchmark``, narrowed to one machine and to parameter values
+    (name -> repr) when given (asv's hash syntax: ``#name?machine=M&p-<param>=<repr>``)."""
     query = [("machine", machine)] if machine else []
-    query += [(f"p-{n}", v) for n, v in zip(names, params)]
+    query += [(f"p-{n}", v) for n, v in (params or {}).items()]
     tail = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
     return f"{ASV}#{benchmark}" + (f"?{tail}" if tail else "")
 
@@ -231,25 +246,20 @@ def landing_context(report: Path | None, results_dir: Path, collapse_pearson: fl
         from .parity.runner import COLLAPSE_PEARSON  # imports TensorFlow: only with a report
 
         collapse_pearson = COLLAPSE_PEARSON
-    names = param_names(results_dir)
     machines = []
     for machine in load_machines(results_dir):
         rows = []
         for series in machine.series:
             cells = []
-            for metric in TRACKED:
-                values = series.values.get(metric.benchmark, [None] * len(machine.commits))
+            for metric, values in zip(TRACKED, series.values):
                 cells.append({
                     "metric": metric, "latest": values[-1], "spark": sparkline(values),
                     "history": ", ".join(f"{commit[:8]} {fmt(v)}" for commit, v in zip(machine.commits, values)),
-                    "link": graph_link(metric.benchmark, machine.name, names.get(metric.benchmark, ()),
-                                       series.params),
+                    "link": graph_link(metric.benchmark, machine.name, dict(series.params) | metric.fixed),
                 })
-            rows.append({"params": [label(p) for p in series.params], "cells": cells})
-        machines.append({"name": machine.name, "info": machine.info, "rows": rows,
-                         "commits": machine.commits,
-                         "param_names": names.get(TRACKED[0].benchmark) or [
-                             f"parameter {i + 1}" for i in range(max((len(s.params) for s in machine.series), default=0))]})
+            rows.append({"params": {n: label(v) for n, v in series.params}, "cells": cells})
+        machines.append({"name": machine.name, "info": machine.info, "rows": rows, "commits": machine.commits,
+                         "param_names": list(dict.fromkeys(n for s in machine.series for n, _ in s.params))})
     return {"report": report_summary(report, collapse_pearson) if report is not None else None,
             "collapse_pearson": collapse_pearson, "machines": machines, "tracked": TRACKED,
             "graph": graph_link, "asv_index": f"{ASV}index.html", "regressions": f"{ASV}#regressions",

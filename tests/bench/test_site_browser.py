@@ -109,7 +109,8 @@ def test_landing_page_shows_verdict_trends_and_graph_links(site, server, browser
     # two benchmarked commits: every tracked number has a drawn line
     lines = browser.find_elements(By.CSS_SELECTOR, "svg.spark polyline")
     assert lines and all(line.size["width"] > 0 for line in lines), "no sparkline drawn"
-    link = browser.find_element(By.CSS_SELECTOR, 'td a[href^="asv/#bench_science.Amplitude.track_amplitude_bias?"]')
+    link = browser.find_element(By.CSS_SELECTOR, 'td a[href^="asv/#bench_science.Amplitude.track_amplitude_bias?"]'
+                                                 '[href$="&p-stat=%27median%27"]')
     href = link.get_attribute("href")
     link.click()  # one machine and parameter set of the graph
     plotted = plotted_commits(browser)

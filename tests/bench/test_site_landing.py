@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,20 +11,23 @@ import pytest
 from ptychobench import landing
 
 BIAS = "bench_science.Amplitude.track_amplitude_bias"
-RATIO = "bench_science.Amplitude.track_gauge_corrected_ratio"
-SPEED = "bench_science.Amplitude.track_train_seconds_per_group"
-PARAMS = [["'legacy'", "'modern'"], ["1000000000.0"]]
-# The older commit's hash sorts last, so the page must order by asv's commit date, not by name.
-OLD, NEW = "f" * 40, "a" * 40
+COLLAPSE = "bench_science.Collapse.track_collapse_rate"
+SPEED = "bench_speed.ScienceCost.track_train_seconds_per_group"
+PIPE, STAT = ["'legacy'", "'modern'"], ["'median'", "'spread'"]
+DOSE = ["1000000000.0", "10000.0"]
+# The older commit's hash sorts last, so the page must order by asv's commit date, not by name;
+# the oldest commit ran an older version of Amplitude, which asv (and the page) ignores.
+ANCIENT, OLD, NEW = "b" * 40, "f" * 40, "a" * 40
 
 
-def write_result(folder: Path, machine: str, commit: str, date: int, values: dict) -> None:
-    """One asv 0.6.6 results file, written out by hand (``result``/``params`` columns only)."""
+def write_result(folder: Path, machine: str, commit: str, date: int, results: dict) -> None:
+    """One asv 0.6.6 results file, written out by hand (``result``/``params``/``version`` columns);
+    ``results``: benchmark -> (params, version, values in asv's order: the product of params)."""
     data = {
         "commit_hash": commit, "env_name": "virtualenv-py3.11", "date": date,
         "params": {"machine": machine, "python": "3.11"}, "python": "3.11", "requirements": {},
         "env_vars": {}, "result_columns": ["result", "params", "version", "started_at", "duration"],
-        "results": {name: [vals, PARAMS, "1", date + 1, 1.0] for name, vals in values.items()},
+        "results": {name: [vals, params, version, date + 1, 1.0] for name, (params, version, vals) in results.items()},
         "durations": {}, "version": 2,
     }
     (folder / machine).mkdir(parents=True, exist_ok=True)
@@ -36,16 +40,31 @@ def results(tmp_path) -> Path:
     for machine, cpu in (("box-a", "Test CPU A"), ("box-b", "Test CPU B")):
         (folder / machine).mkdir(parents=True)
         (folder / machine / "machine.json").write_text(json.dumps({"machine": machine, "cpu": cpu, "version": 1}))
-    # values per parameter set: [legacy, modern]; None is a failed benchmark
-    write_result(folder, "box-a", OLD, 1000, {BIAS: [0.25, None], RATIO: [0.75, 0.5], SPEED: [0.5, 0.125]})
-    write_result(folder, "box-a", NEW, 2000, {BIAS: [0.125, 0.375], RATIO: [0.875, 0.5], SPEED: [0.04, None]})
-    write_result(folder, "box-b", OLD, 1000, {BIAS: [0.5, 0.5], RATIO: [1.5, 1.5], SPEED: [0.2, 0.2]})
-    write_result(folder, "box-b", NEW, 2000, {BIAS: [0.0625, 0.5], RATIO: [1.25, 1.5], SPEED: [0.08, 0.2]})
+    amp, per_group = [PIPE, DOSE, STAT], [PIPE, DOSE]
+    # None is a failed benchmark. Amplitude's order: legacy 1e9 median, spread; legacy 1e4 median,
+    # spread; modern 1e9 median, spread; modern 1e4 median, spread.
+    # The others': legacy 1e9, legacy 1e4, modern 1e9, modern 1e4.
+    write_result(folder, "box-a", ANCIENT, 500, {BIAS: (amp, "1", [9.0] * 8)})
+    write_result(folder, "box-a", OLD, 1000, {
+        BIAS: (amp, "2", [0.25, 0.5, 1.0, 2.0, None, 0.75, 3.0, None]),
+        COLLAPSE: (per_group, "1", [0.0, 0.5, 1.0, 0.25]),
+        SPEED: (per_group, "1", [0.5, 0.25, 0.125, 2.0])})
+    write_result(folder, "box-a", NEW, 2000, {
+        BIAS: (amp, "2", [0.125, 0.0625, 1.5, 2.5, 0.375, 0.25, 3.5, None]),
+        COLLAPSE: (per_group, "1", [0.0, 0.75, 0.5, 1.0]),
+        SPEED: (per_group, "1", [0.04, 0.1, None, 0.8])})
+    one = [PIPE[:1], DOSE[:1]]  # box-b: legacy at 1e9 only
+    write_result(folder, "box-b", OLD, 1000, {
+        BIAS: (one + [STAT], "2", [0.5, 0.1]), COLLAPSE: (one, "1", [0.0]), SPEED: (one, "1", [0.2])})
+    write_result(folder, "box-b", NEW, 2000, {
+        BIAS: (one + [STAT], "2", [0.0625, 0.03125]), COLLAPSE: (one, "1", [0.25]), SPEED: (one, "1", [0.08])})
     (folder / "box-c").mkdir()  # registered, never benchmarked
     (folder / "box-c" / "machine.json").write_text(json.dumps({"machine": "box-c", "version": 1}))
-    (folder / "benchmarks.json").write_text(json.dumps(
-        {name: {"param_names": ["pipeline", "nphotons"], "version": "1"} for name in (BIAS, RATIO, SPEED)}
-        | {"version": 2}))
+    (folder / "benchmarks.json").write_text(json.dumps({
+        BIAS: {"param_names": ["pipeline", "nphotons", "stat"], "version": "2"},
+        COLLAPSE: {"param_names": ["pipeline", "nphotons"], "version": "1"},
+        SPEED: {"param_names": ["pipeline", "nphotons"], "version": "1"},
+        "version": 2}))
     return folder
 
 
@@ -66,10 +85,17 @@ def report(tmp_path) -> Path:
     return folder
 
 
-def cell(machine: str, benchmark: str, pipeline: str, shown: str) -> str:
-    """The landing page's link of one cell, written out by hand (asv's hash syntax, HTML-escaped)."""
-    return (f'<a href="asv/#{benchmark}?machine={machine}&amp;p-pipeline=%27{pipeline}%27'
-            f'&amp;p-nphotons=1000000000.0">{shown}</a>')
+def link(benchmark: str, machine: str, pipeline: str, nphotons: str, stat: str | None = None) -> str:
+    """The link target of one cell, written out by hand (asv's hash syntax, HTML-escaped)."""
+    tail = f"&amp;p-stat=%27{stat}%27" if stat else ""
+    return f"asv/#{benchmark}?machine={machine}&amp;p-pipeline=%27{pipeline}%27&amp;p-nphotons={nphotons}{tail}"
+
+
+def table_rows(page: str, machine: str) -> list[tuple[list[str], list[str]]]:
+    """(parameter cells, shown values) of each row of one machine's trend table, top to bottom."""
+    table = page.split(f"<code>{machine}</code>")[1].split("</table>")[0]
+    return [(re.findall(r"<td>([^<]*)</td>", row), re.findall(r'<a href="[^"]*">([^<]*)</a>', row))
+            for row in table.split("<tr>")[2:]]
 
 
 def test_landing_shows_latest_values_machines_and_links(results, report):
@@ -77,18 +103,31 @@ def test_landing_shows_latest_values_machines_and_links(results, report):
     for machine, cpu in (("box-a", "Test CPU A"), ("box-b", "Test CPU B")):
         assert f"<code>{machine}</code>" in page and cpu in page
     assert "<code>box-c</code>" in page and "0 commit(s) benchmarked" in page
-    # the newer commit's values; groups/s = 1 / (s per group): 1/0.04 = 25, 1/0.08 = 12.5
-    for expected in (cell("box-a", BIAS, "legacy", "0.125"), cell("box-a", RATIO, "legacy", "0.875"),
-                     cell("box-a", SPEED, "legacy", "25"), cell("box-a", BIAS, "modern", "0.375"),
-                     cell("box-a", SPEED, "modern", "—"),  # failed on the newest commit
-                     cell("box-b", BIAS, "legacy", "0.0625"), cell("box-b", RATIO, "legacy", "1.25"),
-                     cell("box-b", SPEED, "legacy", "12.5")):
-        assert expected in page
-    # history oldest first, in the sparkline's title: 1/0.5 = 2 then 25
-    assert "groups/s per commit, oldest first: ffffffff 2, aaaaaaaa 25" in page
-    # 2 machines x 2 parameter sets x 3 metrics, each with at least one value
-    assert page.count('<svg class="spark"') == 12
-    for target in ("asv/index.html", "asv/#regressions", f"asv/#{BIAS}\"", "parity/index.html"):
+    # one row per (pipeline, nphotons), in asv's order; columns: amplitude bias (the median),
+    # its spread, collapse rate, groups/s = 1 / (s per group) of the newest commit:
+    # 1/0.04 = 25, 1/0.1 = 10, 1/0.8 = 1.25, 1/0.08 = 12.5; — where it failed
+    assert table_rows(page, "box-a") == [
+        (["legacy", "1e+09"], ["0.125", "0.0625", "0", "25"]),
+        (["legacy", "10000"], ["1.5", "2.5", "0.75", "10"]),
+        (["modern", "1e+09"], ["0.375", "0.25", "0.5", "—"]),
+        (["modern", "10000"], ["3.5", "—", "1", "1.25"]),
+    ]
+    assert table_rows(page, "box-b") == [(["legacy", "1e+09"], ["0.0625", "0.03125", "0.25", "12.5"])]
+    # each cell links to its graph narrowed to the machine and the parameter set
+    for target, shown in ((link(BIAS, "box-a", "legacy", "10000.0", "median"), "1.5"),
+                          (link(BIAS, "box-a", "legacy", "10000.0", "spread"), "2.5"),
+                          (link(COLLAPSE, "box-a", "modern", "1000000000.0"), "0.5"),
+                          (link(SPEED, "box-a", "modern", "10000.0"), "1.25"),
+                          (link(BIAS, "box-b", "legacy", "1000000000.0", "median"), "0.0625")):
+        assert f'<a href="{target}">{shown}</a>' in page
+    # history oldest first, in the sparkline's title; the older Amplitude version's 9s are not shown
+    assert "amplitude bias per commit, oldest first: bbbbbbbb —, ffffffff 0.25, aaaaaaaa 0.125" in page
+    assert "groups/s per commit, oldest first: bbbbbbbb —, ffffffff 2, aaaaaaaa 25" in page
+    # 5 rows x 4 metrics, less modern 1e4's spread, which never has a value
+    assert page.count('<svg class="spark"') == 19
+    for target in ("asv/index.html", "asv/#regressions", f"asv/#{BIAS}?p-stat=%27median%27\"",
+                   f"asv/#{BIAS}?machine=box-a&amp;p-stat=%27spread%27\"", f"asv/#{COLLAPSE}?machine=box-b\"",
+                   "parity/index.html"):
         assert f'href="{target}' in page
     # the verdict: one failed check, named with what decided it; pearson 0.1 collapsed, 0.9 not
     assert 'data-verdict="FAIL"' in page and "1 of 2 checks pass" in page
