@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -157,6 +158,7 @@ def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> Non
     import tensorflow as tf
 
     from ptychobench.atomic import atomic_write_text
+    from ptychobench.model.flops import model_forward_conv_flops
     from ptychobench.training import profiling
     from ptychobench.training.loop import TrainSettings, make_steps
 
@@ -185,15 +187,29 @@ def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> Non
         tf.profiler.experimental.stop()
     xplane = profiling.find_xplane(logdir)
     summary = profiling.summarize(profiling.read_host_events(xplane), model.name, optimizer.name)
-    summary.update(config={"N": 64, "gridsize": 2, "batch": batch_size, "n_filters_scale": nfs,
-                           "warmup_steps": warmup, "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-                           "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()},
-                   xplane=xplane.name)
+    threading = tf.config.threading
+    summary["config"] = {
+        "N": 64, "gridsize": 2, "batch": batch_size, "n_filters_scale": nfs, "warmup_steps": warmup,
+        "cpu_count": os.cpu_count(),  # TF's thread pools default (0) to this many threads
+        "intra_op_threads": threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": threading.get_inter_op_parallelism_threads(),
+    }
+    summary["xplane"] = xplane.name
+    # conv rates over the wall time attributed to each class: forward FLOPs once, backward twice
+    step_gflop = sum(c.flops for c in model_forward_conv_flops(model)) * batch_size / 1e9
+    ms = {r["category"]: r["ms_per_step"] for r in summary["categories"]}
+    summary["conv_gflop_per_s"] = {
+        "forward": step_gflop / (ms[profiling.CONV_FORWARD] / 1e3),
+        "backward": 2 * step_gflop / (ms[profiling.CONV_BACKWARD] / 1e3),
+    }
     out = xplane.parent / "step-breakdown.json"
     atomic_write_text(out, json.dumps(summary, indent=2) + "\n")
     print(f"training step N=64 gridsize 2 batch {batch_size} n_filters_scale {nfs}, {steps} traced steps "
           f"after {warmup} warm-up steps")
     print(profiling.format_table(summary))
+    rates = summary["conv_gflop_per_s"]
+    print(f"\nconvolutions: {step_gflop:.1f} GFLOP forward per step (2·H·W·3·3·C_in·C_out), twice that backward; "
+          f"over their share of the wall time {rates['forward']:.0f} GFLOP/s forward, {rates['backward']:.0f} backward")
     print(f"\ntrace: {xplane} (tensorboard --logdir {logdir}, Profile tab → trace_viewer)")
     print(f"breakdown: {out}")
 

@@ -177,7 +177,8 @@ def summarize(events: list[Event], model_scope: str = "ptycho_pinn", optimizer_s
     The profiled span runs from the first step marker's start to the last one's end;
     "Python between steps" is that span less the step calls and the input handling.
     Returns a JSON-ready dict: ``steps``, ``wall_ms``, ``step_ms`` (mean),
-    ``categories`` [{category, ms_per_step, share}], ``top_ops`` by type.
+    ``categories`` [{category, ms_per_step, share}], ``top_ops`` by type and
+    ``top_named_ops`` by op name (the single ops, e.g. one layer's filter gradient).
     """
     steps = _intervals(events, STEP_MARKER)
     if not steps:
@@ -200,16 +201,23 @@ def summarize(events: list[Event], model_scope: str = "ptycho_pinn", optimizer_s
         {"category": c, "ms_per_step": by_category.get(c, 0.0) / n / 1e9, "share": by_category.get(c, 0.0) / wall}
         for c in ALL_CATEGORIES
     ]
-    by_type = attribute_wall_time(ops, span, lambda op: (op.op_type, category(op)))
-    top_ops = [
-        {"op_type": t, "category": c, "ms_per_step": ps / n / 1e9, "share": ps / wall}
-        for (t, c), ps in sorted(by_type.items(), key=lambda kv: -kv[1])[:top]
-    ]
-    return {"steps": n, "wall_ms": wall / 1e9, "step_ms": wall / n / 1e9, "categories": rows, "top_ops": top_ops}
+
+    def ranked(keys: tuple[str, ...], key) -> list[dict]:
+        times = attribute_wall_time(ops, span, key)
+        return [
+            dict(zip(keys, k)) | {"ms_per_step": ps / n / 1e9, "share": ps / wall}
+            for k, ps in sorted(times.items(), key=lambda kv: -kv[1])[:top]
+        ]
+
+    return {
+        "steps": n, "wall_ms": wall / 1e9, "step_ms": wall / n / 1e9, "categories": rows,
+        "top_ops": ranked(("op_type", "category"), lambda op: (op.op_type, category(op))),
+        "top_named_ops": ranked(("op_name", "op_type"), lambda op: (op.name, op.op_type)),
+    }
 
 
 def format_table(summary: dict) -> str:
-    """The summary as two plain-text tables (categories, then the top op types)."""
+    """The summary as plain-text tables: categories, top op types, top single ops."""
     lines = [f"{summary['steps']} steps, {summary['step_ms']:.1f} ms per step (wall)", "",
              f"{'category':<40} {'ms/step':>9} {'share':>7}"]
     for r in summary["categories"]:
@@ -217,4 +225,9 @@ def format_table(summary: dict) -> str:
     lines += ["", f"{'top op types':<40} {'ms/step':>9} {'share':>7}  category"]
     for r in summary["top_ops"]:
         lines.append(f"{r['op_type']:<40} {r['ms_per_step']:>9.1f} {r['share']:>7.1%}  {r['category']}")
+    lines += ["", f"{'top single ops (type, layer)':<60} {'ms/step':>9} {'share':>7}"]
+    for r in summary["top_named_ops"]:
+        parts = r["op_name"].removeprefix("gradient_tape/").split("/")
+        layer = "/".join(parts[1:3]) if len(parts) > 2 else r["op_name"]  # drop the model scope
+        lines.append(f"{r['op_type'] + ' ' + layer:<60} {r['ms_per_step']:>9.1f} {r['share']:>7.1%}")
     return "\n".join(lines)
