@@ -123,19 +123,25 @@ def train(groups: int, epochs: int, nfs: int) -> None:
     model, X, coords = build(groups, nfs)
     convs = model_forward_conv_flops(model)
     forward_gflop = sum(c.flops for c in convs) / 1e9
+    largest = max(convs, key=lambda c: c.flops)
+    # peaks before and after the runs: the higher counts, a large difference flags a load change
+    peaks_before = conv_peak_gflops(largest), matmul_peak_gflops()
     result = fit(model, X, coords, TrainSettings(epochs=epochs, validation_split=0.0, progress=False))
     rate = result.samples_per_second
     infer_rate, infer_end_to_end = inference_groups_per_s(model, X, coords)
-    largest = max(convs, key=lambda c: c.flops)
-    conv_peak = conv_peak_gflops(largest)
-    matmul_peak = matmul_peak_gflops()
+    peaks_after = conv_peak_gflops(largest), matmul_peak_gflops()
+    conv_peak, matmul_peak = (max(pair) for pair in zip(peaks_before, peaks_after))
     h, w = largest.output_hw
     print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {count_params(model):,} trainable parameters")
     print(f"  forward {forward_gflop:.3f} GFLOP per group: 2·H·W·3·3·C_in·C_out summed over the model's "
           f"{len(convs)} Conv2D ops (read from its traced graph); training ≈ 3× forward")
     print(f"  peaks measured in this process (float32): Conv2D forward {conv_peak:.0f} GFLOP/s "
           f"(batch 16, {h}×{w}, {largest.kernel[2]}→{largest.kernel[3]} channels, 3×3), "
-          f"matmul {matmul_peak:.0f} GFLOP/s (2048²)")
+          f"matmul {matmul_peak:.0f} GFLOP/s (2048²); the higher of a measurement before "
+          f"({peaks_before[0]:.0f}, {peaks_before[1]:.0f}) and after ({peaks_after[0]:.0f}, {peaks_after[1]:.0f}) the runs")
+    if any(min(pair) < 0.8 * max(pair) for pair in zip(peaks_before, peaks_after)):
+        print("  WARNING: a peak changed by more than 20% during the run: the machine's load "
+              "changed, so the fractions below are unreliable")
     for label, groups_per_s, factor in (
         (f"training, steady over epochs 2..{epochs}", rate, 3),
         ("inference (loop.predict, batch 16), steady", infer_rate, 1),
@@ -144,7 +150,9 @@ def train(groups: int, epochs: int, nfs: int) -> None:
         print(f"  {label}: {groups_per_s:.1f} groups/s ≈ {flops:.0f} GFLOP/s = "
               f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
     print(f"  inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
-    print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}; peak RSS {peak_rss_gib():.2f} GiB")
+    first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
+    extra = f" (first epoch {first / np.mean(rest) - 1:+.0%}: graph tracing)" if rest else ""
+    print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}; peak RSS {peak_rss_gib():.2f} GiB")
     print(f"  for information, the original on its own machine (facts §11, not comparable): training "
           f"{ORIGINAL_TRAIN_GROUPS_PER_S} groups/s, inference {ORIGINAL_INFER_GROUPS_PER_S} groups/s")
 
