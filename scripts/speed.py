@@ -138,7 +138,8 @@ def train(groups: int, epochs: int, nfs: int) -> None:
     print(f"  peaks measured in this process (float32): Conv2D forward {conv_peak:.0f} GFLOP/s "
           f"(batch 16, {h}×{w}, {largest.kernel[2]}→{largest.kernel[3]} channels, 3×3), "
           f"matmul {matmul_peak:.0f} GFLOP/s (2048²); the higher of a measurement before "
-          f"({peaks_before[0]:.0f}, {peaks_before[1]:.0f}) and after ({peaks_after[0]:.0f}, {peaks_after[1]:.0f}) the runs")
+          f"({peaks_before[0]:.0f}, {peaks_before[1]:.0f}) and after "
+          f"({peaks_after[0]:.0f}, {peaks_after[1]:.0f}) the runs")
     if any(min(pair) < 0.8 * max(pair) for pair in zip(peaks_before, peaks_after)):
         print("  WARNING: a peak changed by more than 20% during the run: the machine's load "
               "changed, so the fractions below are unreliable")
