@@ -152,7 +152,7 @@ def train(groups: int, epochs: int, nfs: int) -> None:
               f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
     print(f"  inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
     first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
-    extra = f" (first epoch {first / np.mean(rest) - 1:+.0%}: graph tracing)" if rest else ""
+    extra = f" (first, with graph tracing: {first / np.mean(rest) - 1:+.0%} on the others' mean)" if rest else ""
     print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}; peak RSS {peak_rss_gib():.2f} GiB")
     print(f"  for information, the original on its own machine (facts §11, not comparable): training "
           f"{ORIGINAL_TRAIN_GROUPS_PER_S} groups/s, inference {ORIGINAL_INFER_GROUPS_PER_S} groups/s")
