@@ -9,7 +9,7 @@ Our own markers (``tf.profiler.experimental.Trace``) sit on the Python thread.
 
 Wall time is split among categories by a sweep over all op events: in every interval
 where k ops run at once (on different threads), each gets 1/k of it; on one thread a
-nested event takes the time of its parent. So the categories plus the time in which no
+nested event's time is taken from its parent's. So the categories plus the time in which no
 op runs add up to the profiled wall time exactly.
 
 Category of an op (:func:`categorize`), first rule that matches:
