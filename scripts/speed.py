@@ -1,25 +1,31 @@
-"""Measure simulation and training speed against the original implementation's numbers.
+"""Measure simulation, training and inference speed, and profile a training step.
 
     python scripts/speed.py simulate [--size 392 --images 1]   # legacy training-set simulation time, peak RSS
-    python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2]   # groups/s and fraction of matmul peak
+    python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2]   # groups/s, fraction of conv and matmul peaks
+    python scripts/speed.py profile [--steps 5 --warmup 3 --logdir DIR]   # where a training step's time goes
 
-The original (facts §11, same 2-core machine class) simulates the size-392 legacy training
-set (6,724 groups) in 97 s at 9.13 GiB peak, and trains N=64 / gridsize 2 / batch 16 /
-n_filters_scale 2 at 22.2 groups/s. Run each mode in its own process so peak RSS is its own.
+Rates are set against float32 peaks measured in the same process, never against a figure
+from another machine. The original's recorded numbers (facts §11: size-392 legacy
+simulation 97 s at 9.13 GiB peak; training N=64 / gridsize 2 / batch 16 / n_filters_scale 2
+at 22.2 groups/s, inference 82 groups/s) are printed for information only. Run each mode
+in its own process so peak RSS is its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
 ORIGINAL_SIM_SECONDS = 97.0
 ORIGINAL_SIM_PEAK_GIB = 9.13
 ORIGINAL_TRAIN_GROUPS_PER_S = 22.2
-FORWARD_GFLOP_PER_GROUP = 1.462  # nfs 2; training ≈ 3× forward
+ORIGINAL_INFER_GROUPS_PER_S = 82.0
 
 
 def peak_rss_gib() -> float:
@@ -38,15 +44,15 @@ def simulate(size: int, images: int) -> None:
     seconds = time.perf_counter() - start
     print(f"legacy grid simulation, {images} image(s) of {size}²: {layout.n_groups} groups "
           f"({layout.n_groups * 4} patterns)")
+    print(f"  time {seconds:.2f} s, peak RSS {peak_rss_gib():.2f} GiB")
     if (size, images) == (392, 1):
-        print(f"  time {seconds:.2f} s  (original {ORIGINAL_SIM_SECONDS} s: {ORIGINAL_SIM_SECONDS / seconds:.1f}x faster)")
-        print(f"  peak RSS {peak_rss_gib():.2f} GiB (original {ORIGINAL_SIM_PEAK_GIB} GiB)")
-    else:
-        print(f"  time {seconds:.2f} s, peak RSS {peak_rss_gib():.2f} GiB")
+        print(f"  for information, the original on its own machine (facts §11, not comparable): "
+              f"{ORIGINAL_SIM_SECONDS} s, {ORIGINAL_SIM_PEAK_GIB} GiB peak")
     print(f"  s_sim {data.scale_factors['s_sim']:.2f}, mean X {data.X.mean():.4f}")
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """float32 ``n × n`` matmul rate of this process, GFLOP/s (2n³ FLOPs each)."""
     import tensorflow as tf
 
     a = tf.random.normal((n, n))
@@ -59,14 +65,29 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def train(groups: int, epochs: int, nfs: int) -> None:
+def conv_peak_gflops(conv, batch: int = 16, repeats: int = 10) -> float:
+    """Forward rate of one 'same' Conv2D of the model's shape (a ConvCount), GFLOP/s."""
+    import tensorflow as tf
+
+    kh, kw, c_in, c_out = conv.kernel
+    h, w = conv.output_hw
+    x = tf.random.normal((batch, h, w, c_in))
+    k = tf.random.normal((kh, kw, c_in, c_out))
+    f = tf.function(lambda: tf.nn.conv2d(x, k, 1, "SAME"))
+    f()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        f().numpy()
+    return conv.flops * batch * repeats / (time.perf_counter() - start) / 1e9
+
+
+def build(groups: int, nfs: int):
+    """The benchmark model and random data: N=64, gridsize 2 (4 channels), ``groups`` groups."""
     import keras
 
-    from ptychobench.model.network import PtychoPINN, count_params
+    from ptychobench.model.network import PtychoPINN
     from ptychobench.model.spec import ModelSpec
     from ptychobench.physics.probe import default_probe, normalize_probe
-    from ptychobench.training.loop import TrainSettings
-    from ptychobench.training.loop import train as fit
 
     keras.utils.set_random_seed(0)
     probe = normalize_probe(default_probe(64), 10.0)
@@ -74,15 +95,132 @@ def train(groups: int, epochs: int, nfs: int) -> None:
     X = (rng.random((groups, 64, 64, 4), dtype=np.float32) * 40).astype(np.float32)
     coords = rng.uniform(-2, 2, (groups, 1, 2, 4)).astype(np.float32)
     model = PtychoPINN(ModelSpec(n_filters_scale=nfs, intensity_scale_trainable=True), probe, 988.2).build_for()
+    return model, X, coords
+
+
+def inference_groups_per_s(model, X, coords) -> tuple[float, float]:
+    """(steady, end-to-end) groups/s of ``loop.predict`` (batch 16, as the pipelines evaluate).
+
+    ``predict`` traces its step on every call, so the steady rate is the difference of
+    a full call and a one-batch call: (G − 16) / (t_G − t_16).
+    """
+    from ptychobench.training.loop import predict
+
+    timings = []
+    for n in (16, len(X)):
+        start = time.perf_counter()
+        predict(model, X[:n], coords[:n])
+        timings.append(time.perf_counter() - start)
+    return (len(X) - 16) / (timings[1] - timings[0]), len(X) / timings[1]
+
+
+def train(groups: int, epochs: int, nfs: int) -> None:
+    from ptychobench.model.flops import model_forward_conv_flops
+    from ptychobench.model.network import count_params
+    from ptychobench.training.loop import TrainSettings
+    from ptychobench.training.loop import train as fit
+
+    model, X, coords = build(groups, nfs)
+    convs = model_forward_conv_flops(model)
+    forward_gflop = sum(c.flops for c in convs) / 1e9
+    largest = max(convs, key=lambda c: c.flops)
+    # peaks before and after the runs: the higher counts, a large difference flags a load change
+    peaks_before = conv_peak_gflops(largest), matmul_peak_gflops()
     result = fit(model, X, coords, TrainSettings(epochs=epochs, validation_split=0.0, progress=False))
     rate = result.samples_per_second
-    peak = matmul_peak_gflops()
-    flops = 3 * FORWARD_GFLOP_PER_GROUP * (nfs / 2) ** 2 * rate
+    infer_rate, infer_end_to_end = inference_groups_per_s(model, X, coords)
+    peaks_after = conv_peak_gflops(largest), matmul_peak_gflops()
+    conv_peak, matmul_peak = (max(pair) for pair in zip(peaks_before, peaks_after))
+    h, w = largest.output_hw
     print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {count_params(model):,} trainable parameters")
-    print(f"  steady throughput {rate:.1f} groups/s over epochs 2..{epochs} "
-          f"(original {ORIGINAL_TRAIN_GROUPS_PER_S}: {rate / ORIGINAL_TRAIN_GROUPS_PER_S:.2f}x)")
-    print(f"  ≈ {flops:.0f} GFLOP/s = {flops / peak:.0%} of this machine's float32 matmul peak ({peak:.0f} GFLOP/s)")
-    print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}; peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"  forward {forward_gflop:.3f} GFLOP per group: 2·H·W·3·3·C_in·C_out summed over the model's "
+          f"{len(convs)} Conv2D ops (read from its traced graph); training ≈ 3× forward")
+    print(f"  peaks measured in this process (float32): Conv2D forward {conv_peak:.0f} GFLOP/s "
+          f"(batch 16, {h}×{w}, {largest.kernel[2]}→{largest.kernel[3]} channels, 3×3), "
+          f"matmul {matmul_peak:.0f} GFLOP/s (2048²); the higher of a measurement before "
+          f"({peaks_before[0]:.0f}, {peaks_before[1]:.0f}) and after "
+          f"({peaks_after[0]:.0f}, {peaks_after[1]:.0f}) the runs")
+    if any(min(pair) < 0.8 * max(pair) for pair in zip(peaks_before, peaks_after)):
+        print("  WARNING: a peak changed by more than 20% during the run: the machine's load "
+              "changed, so the fractions below are unreliable")
+    for label, groups_per_s, factor in (
+        (f"training, steady over epochs 2..{epochs}", rate, 3),
+        ("inference (loop.predict, batch 16), steady", infer_rate, 1),
+    ):
+        flops = factor * forward_gflop * groups_per_s
+        print(f"  {label}: {groups_per_s:.1f} groups/s ≈ {flops:.0f} GFLOP/s = "
+              f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
+    print(f"  inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
+    first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
+    extra = f" (first, with graph tracing: {first / np.mean(rest) - 1:+.0%} on the others' mean)" if rest else ""
+    print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}; peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"  for information, the original on its own machine (facts §11, not comparable): training "
+          f"{ORIGINAL_TRAIN_GROUPS_PER_S} groups/s, inference {ORIGINAL_INFER_GROUPS_PER_S} groups/s")
+
+
+def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> None:
+    """Trace ``steps`` training steps after ``warmup`` untraced ones; print and save the breakdown.
+
+    Each step does what one batch of ``training.loop.train`` does: gather the batch,
+    call the traced training step (forward, loss, gradients, Adam), read the losses back.
+    """
+    import tensorflow as tf
+
+    from ptychobench.atomic import atomic_write_text
+    from ptychobench.model.flops import model_forward_conv_flops
+    from ptychobench.training import profiling
+    from ptychobench.training.loop import TrainSettings, make_steps
+
+    model, X, coords = build(groups, nfs)
+    settings = TrainSettings(epochs=1, validation_split=0.0, progress=False)
+    optimizer, train_step, _ = make_steps(model, settings, 64, 4)
+    order = np.random.RandomState(0).permutation(groups)
+    batch_size = settings.batch_size
+
+    def one_step(i: int) -> None:
+        with tf.profiler.experimental.Trace(profiling.INPUT_MARKER):
+            idx = order[(i * batch_size) % groups:][:batch_size]
+            batch = X[idx], coords[idx], np.zeros((len(idx), 64, 64, 1), np.float32)
+        with tf.profiler.experimental.Trace(profiling.CALL_MARKER):
+            total, terms = train_step(*batch)
+        float(total), [float(t) for t in terms.values()]
+
+    for i in range(warmup):
+        one_step(i)
+    tf.profiler.experimental.start(str(logdir))
+    try:
+        for i in range(warmup, warmup + steps):
+            with tf.profiler.experimental.Trace(profiling.STEP_MARKER, step_num=i, _r=1):
+                one_step(i)
+    finally:
+        tf.profiler.experimental.stop()
+    xplane = profiling.find_xplane(logdir)
+    summary = profiling.summarize(profiling.read_host_events(xplane), model.name, optimizer.name)
+    threading = tf.config.threading
+    summary["config"] = {
+        "N": 64, "gridsize": 2, "batch": batch_size, "n_filters_scale": nfs, "warmup_steps": warmup,
+        "cpu_count": os.cpu_count(),  # TF's thread pools default (0) to this many threads
+        "intra_op_threads": threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": threading.get_inter_op_parallelism_threads(),
+    }
+    summary["xplane"] = xplane.name
+    # conv rates over the wall time attributed to each class: forward FLOPs once, backward twice
+    step_gflop = sum(c.flops for c in model_forward_conv_flops(model)) * batch_size / 1e9
+    ms = {r["category"]: r["ms_per_step"] for r in summary["categories"]}
+    summary["conv_gflop_per_s"] = {
+        "forward": step_gflop / (ms[profiling.CONV_FORWARD] / 1e3),
+        "backward": 2 * step_gflop / (ms[profiling.CONV_BACKWARD] / 1e3),
+    }
+    out = xplane.parent / "step-breakdown.json"
+    atomic_write_text(out, json.dumps(summary, indent=2) + "\n")
+    print(f"training step N=64 gridsize 2 batch {batch_size} n_filters_scale {nfs}, {steps} traced steps "
+          f"after {warmup} warm-up steps")
+    print(profiling.format_table(summary))
+    rates = summary["conv_gflop_per_s"]
+    print(f"\nconvolutions: {step_gflop:.1f} GFLOP forward per step (2·H·W·3·3·C_in·C_out), twice that backward; "
+          f"over their share of the wall time {rates['forward']:.0f} GFLOP/s forward, {rates['backward']:.0f} backward")
+    print(f"\ntrace: {xplane} (tensorboard --logdir {logdir}, Profile tab → trace_viewer)")
+    print(f"breakdown: {out}")
 
 
 def main() -> None:
@@ -95,11 +233,19 @@ def main() -> None:
     p.add_argument("--groups", type=int, default=512)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--nfs", type=int, default=2)
+    p = sub.add_parser("profile")
+    p.add_argument("--groups", type=int, default=256)
+    p.add_argument("--nfs", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--logdir", type=Path, default=Path("reports/profile/train-step"))
     args = parser.parse_args()
     if args.mode == "simulate":
         simulate(args.size, args.images)
-    else:
+    elif args.mode == "train":
         train(args.groups, args.epochs, args.nfs)
+    else:
+        profile(args.groups, args.nfs, args.warmup, args.steps, args.logdir)
 
 
 if __name__ == "__main__":
