@@ -2,7 +2,7 @@
 
 - the verdict of the latest parity report (``checks.json``) and the headline numbers of its
   runs (``run_<pipeline>.json``): amplitude bias, gauge-corrected ratio, pearson and collapse
-  (pearson below ``parity.runner.COLLAPSE_PEARSON``), training groups/s;
+  (pearson below ``evaluation.metrics.COLLAPSE_PEARSON``), training groups/s;
 - per asv machine (``<results_dir>/<machine>/machine.json``) and per (pipeline, nphotons): the
   latest value of amplitude bias (median over seeds) and its spread, collapse rate and
   groups/s, with its trend over the benchmarked commits as an inline SVG sparkline (no
@@ -243,7 +243,7 @@ def sparkline(values, width: int = 100, height: int = 24, pad: int = 2) -> dict 
 def landing_context(report: Path | None, results_dir: Path, collapse_pearson: float | None = None) -> dict:
     """Everything the template shows (see the module docstring)."""
     if report is not None and collapse_pearson is None:
-        from .parity.runner import COLLAPSE_PEARSON  # imports TensorFlow: only with a report
+        from .evaluation.metrics import COLLAPSE_PEARSON  # no TensorFlow: the site builds fast
 
         collapse_pearson = COLLAPSE_PEARSON
     machines = []

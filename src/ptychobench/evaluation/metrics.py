@@ -25,6 +25,12 @@ import math
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+#: Pearson below this is a collapsed (flat) reconstruction. The original's collapsed runs
+#: scored 0.10-0.14 (facts §5.3 C4f) and our collapsed modern smoke runs about 0; its
+#: reconstructions 0.888 (facts §11) and our legacy smoke runs about 0.84: 0.5 splits the two
+#: basins with a wide margin on either side.
+COLLAPSE_PEARSON = 0.5
+
 
 def expected_gauge(object_normalization: float, diffraction_gain: float, s_c: float, log_scale: float) -> float:
     """``G = object_normalization × diffraction_gain × s_c / exp(log_scale)``.

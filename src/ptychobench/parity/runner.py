@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError, PtychoBenchError, TrainingDivergedError
+from ..evaluation.metrics import COLLAPSE_PEARSON  # noqa: F401 (also read as runner.COLLAPSE_PEARSON)
 from ..pipelines import common, legacy, modern
 from ..pipelines.profiles import Profile, get_profile
 from ..progress import Progress, as_progress
@@ -94,11 +95,6 @@ def _label(pipeline: str, scenario: str = modern.PARITY_SCENARIO, suffix: str = 
     return f"legacy{suffix}" if pipeline == "legacy" else f"modern {scenario}{suffix}"
 
 
-#: Pearson below this is a collapsed (flat) reconstruction. The original's collapsed runs
-#: scored 0.10-0.14 (facts §5.3 C4f) and our collapsed modern smoke runs about 0; its
-#: reconstructions 0.888 (facts §11) and our legacy smoke runs about 0.84: 0.5 splits the two
-#: basins with a wide margin on either side.
-COLLAPSE_PEARSON = 0.5
 SEED_METRICS = ("pearson", "amplitude_ratio", "gauge_corrected_ratio", "amplitude_bias")
 
 
