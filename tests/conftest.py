@@ -11,6 +11,8 @@
   so no test sees settings another test left behind.
 * ``browser`` (session): headless Chromium driven by Selenium (Debian's ``chromium`` and
   ``chromium-driver``, installed by ``.ci/run``), started only by the tests that ask for it.
+  Without them those tests are skipped, with the install line as the reason; with
+  ``PTYCHOBENCH_REQUIRE_BROWSER=1`` (set by ``.ci/run``) they fail instead.
 * ``shared_scope``: the scope of fixtures that several tests share ("module"), or "function"
   under mutation testing. mutmut maps a function to the tests during which it ran; a module
   fixture runs during its first test only, so the other tests that check its result would never
@@ -81,13 +83,19 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", chromedriver)) if not p)
+        message = f"{missing} not on PATH: apt-get install chromium chromium-driver"
+        if os.environ.get("PTYCHOBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (PTYCHOBENCH_REQUIRE_BROWSER=1)")
+        pytest.skip(message)
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,900"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                              options=options)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     yield driver
     driver.quit()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.parity, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_DIR = Path(os.environ.get("PTYCHOBENCH_SCREENSHOTS", ROOT / "reports" / "screenshots"))
 WIDTH = 1280  # the width the report is laid out for
 
