@@ -1,8 +1,8 @@
 """Measure simulation, training and inference speed, and profile a training step.
 
     python scripts/speed.py simulate [--size 392 --images 1]   # legacy training-set simulation time, peak RSS
-    python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2]   # groups/s, fraction of conv and matmul peaks
-    python scripts/speed.py profile [--steps 5 --warmup 3 --logdir DIR]   # where a training step's time goes
+    python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2 --jit both]   # groups/s, fraction of conv and matmul peaks
+    python scripts/speed.py profile [--steps 5 --warmup 3 --logdir DIR]   # where a training step's time goes (TF kernels)
 
 Rates are set against float32 peaks measured in the same process, never against a figure
 from another machine. The original's recorded numbers (facts §11: size-392 legacy
@@ -26,6 +26,10 @@ ORIGINAL_SIM_SECONDS = 97.0
 ORIGINAL_SIM_PEAK_GIB = 9.13
 ORIGINAL_TRAIN_GROUPS_PER_S = 22.2
 ORIGINAL_INFER_GROUPS_PER_S = 82.0
+
+
+#: ``--jit`` of ``train``: the XLA settings to measure
+JIT_CHOICES = {"on": (True,), "off": (False,), "both": (True, False)}
 
 
 def peak_rss_gib() -> float:
@@ -114,7 +118,9 @@ def inference_groups_per_s(model, X, coords) -> tuple[float, float]:
     return (len(X) - 16) / (timings[1] - timings[0]), len(X) / timings[1]
 
 
-def train(groups: int, epochs: int, nfs: int) -> None:
+def train(groups: int, epochs: int, nfs: int, jit_modes: tuple[bool, ...] = (True,)) -> None:
+    """Training and inference groups/s of the speed model, once per XLA setting in ``jit_modes``
+    (a fresh model each), against the peaks of this process; with two settings, their ratio."""
     from ptychobench.model.flops import model_forward_conv_flops
     from ptychobench.model.network import count_params
     from ptychobench.training.loop import TrainSettings
@@ -126,9 +132,12 @@ def train(groups: int, epochs: int, nfs: int) -> None:
     largest = max(convs, key=lambda c: c.flops)
     # peaks before and after the runs: the higher counts, a large difference flags a load change
     peaks_before = conv_peak_gflops(largest), matmul_peak_gflops()
-    result = fit(model, X, coords, TrainSettings(epochs=epochs, validation_split=0.0, progress=False))
-    rate = result.samples_per_second
-    infer_rate, infer_end_to_end = inference_groups_per_s(model, X, coords)
+    results = {}
+    for jit in jit_modes:
+        model, X, coords = build(groups, nfs)
+        result = fit(model, X, coords, TrainSettings(epochs=epochs, validation_split=0.0, progress=False,
+                                                     jit_compile=jit))
+        results[jit] = result, *inference_groups_per_s(model, X, coords)
     peaks_after = conv_peak_gflops(largest), matmul_peak_gflops()
     conv_peak, matmul_peak = (max(pair) for pair in zip(peaks_before, peaks_after))
     h, w = largest.output_hw
@@ -143,17 +152,23 @@ def train(groups: int, epochs: int, nfs: int) -> None:
     if any(min(pair) < 0.8 * max(pair) for pair in zip(peaks_before, peaks_after)):
         print("  WARNING: a peak changed by more than 20% during the run: the machine's load "
               "changed, so the fractions below are unreliable")
-    for label, groups_per_s, factor in (
-        (f"training, steady over epochs 2..{epochs}", rate, 3),
-        ("inference (loop.predict, batch 16), steady", infer_rate, 1),
-    ):
-        flops = factor * forward_gflop * groups_per_s
-        print(f"  {label}: {groups_per_s:.1f} groups/s ≈ {flops:.0f} GFLOP/s = "
-              f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
-    print(f"  inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
-    first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
-    extra = f" (first, with graph tracing: {first / np.mean(rest) - 1:+.0%} on the others' mean)" if rest else ""
-    print(f"  epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}; peak RSS {peak_rss_gib():.2f} GiB")
+    for jit, (result, infer_rate, infer_end_to_end) in results.items():
+        print(f"  training step {'XLA-compiled' if jit else 'not compiled (TensorFlow kernels)'}:")
+        for label, groups_per_s, factor in (
+            (f"training, steady over epochs 2..{epochs}", result.samples_per_second, 3),
+            ("inference (loop.predict, batch 16), steady", infer_rate, 1),
+        ):
+            flops = factor * forward_gflop * groups_per_s
+            print(f"    {label}: {groups_per_s:.1f} groups/s ≈ {flops:.0f} GFLOP/s = "
+                  f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
+        print(f"    inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
+        first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
+        extra = f" (first, with graph tracing: {first / np.mean(rest) - 1:+.0%} on the others' mean)" if rest else ""
+        print(f"    epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}")
+    if len(results) == 2:
+        ratio = results[True][0].samples_per_second / results[False][0].samples_per_second
+        print(f"  XLA-compiled / not compiled training groups/s, same process: {ratio:.3f}")
+    print(f"  peak RSS {peak_rss_gib():.2f} GiB")
     print(f"  for information, the original on its own machine (facts §11, not comparable): training "
           f"{ORIGINAL_TRAIN_GROUPS_PER_S} groups/s, inference {ORIGINAL_INFER_GROUPS_PER_S} groups/s")
 
@@ -172,7 +187,9 @@ def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> Non
     from ptychobench.training.loop import TrainSettings, make_steps
 
     model, X, coords = build(groups, nfs)
-    settings = TrainSettings(epochs=1, validation_split=0.0, progress=False)
+    # TensorFlow's own kernels: the op-type categories need one trace event per op (an
+    # XLA-compiled step traces as fused thunks, mostly run off the traced threads)
+    settings = TrainSettings(epochs=1, validation_split=0.0, progress=False, jit_compile=False)
     optimizer, train_step, _ = make_steps(model, settings, 64, 4)
     order = np.random.RandomState(0).permutation(groups)
     batch_size = settings.batch_size
@@ -233,6 +250,8 @@ def main() -> None:
     p.add_argument("--groups", type=int, default=512)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--nfs", type=int, default=2)
+    p.add_argument("--jit", choices=JIT_CHOICES, default="both",
+                   help="XLA-compile the training step: on, off, or both (same process, with their ratio)")
     p = sub.add_parser("profile")
     p.add_argument("--groups", type=int, default=256)
     p.add_argument("--nfs", type=int, default=2)
@@ -243,7 +262,7 @@ def main() -> None:
     if args.mode == "simulate":
         simulate(args.size, args.images)
     elif args.mode == "train":
-        train(args.groups, args.epochs, args.nfs)
+        train(args.groups, args.epochs, args.nfs, JIT_CHOICES[args.jit])
     else:
         profile(args.groups, args.nfs, args.warmup, args.steps, args.logdir)
 

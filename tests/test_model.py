@@ -243,6 +243,83 @@ def test_translate_fills_zero_from_outside():
     np.testing.assert_allclose(out[:, 2:], 1.0)
 
 
+def bilinear_translate_float64(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The bilinear translation written out in float64: out(y, x) = sum over the four
+    neighbours (y0, x0) of img(y0, x0)·(1 − |y − dy − y0|)·(1 − |x − dx − x0|), zero outside."""
+    h, w = img.shape
+    out = np.zeros((h, w))
+    for y in range(h):
+        for x in range(w):
+            sy, sx = y - dy, x - dx
+            for y0 in (int(np.floor(sy)), int(np.floor(sy)) + 1):
+                for x0 in (int(np.floor(sx)), int(np.floor(sx)) + 1):
+                    if 0 <= y0 < h and 0 <= x0 < w:
+                        out[y, x] += img[y0, x0] * max(0.0, 1 - abs(sy - y0)) * max(0.0, 1 - abs(sx - x0))
+    return out
+
+
+def test_translate_matches_the_formula_in_float64():
+    # Our weights come from an exact integer minus the float32 shift (exact by Sterbenz where
+    # the weight is non-zero) and one rounding of 1 − |·|: each product of two weights and a
+    # value is off by <= 3 eps32 relative, four of them summed: 12 eps32 * max|img| < 1e-6.
+    rng = np.random.default_rng(3)
+    img = rng.normal(size=(1, 24, 24, 3)).astype(np.float32)
+    offsets = np.array([[[2.25, -1.5], [-0.3, 4.7], [7.9, 0.0]]], np.float32)
+    out = phys.translate(tf.constant(img), tf.constant(offsets)).numpy()
+    for c in range(3):
+        dx, dy = (float(v) for v in offsets[0, c])
+        expected = bilinear_translate_float64(img[0, :, :, c].astype(np.float64), dx, dy)
+        np.testing.assert_allclose(out[0, :, :, c], expected, atol=1e-6 * np.abs(img).max(), rtol=0)
+
+
+def test_translate_agrees_with_the_originals_projective_op():
+    # The original translates with ImageProjectiveTransformV3 (bilinear, constant fill). It
+    # forms the sample coordinate i - d in float32 (half an ulp of 64: 3.8e-6 per weight), so
+    # its values are off by up to 4 neighbours x 2 weights x 3.8e-6 = 3e-5 of max|img|.
+    rng = np.random.default_rng(4)
+    img = rng.normal(size=(4, 64, 64, 2)).astype(np.float32)
+    offsets = rng.uniform(-6, 6, (4, 2, 2)).astype(np.float32)
+    flat = tf.reshape(tf.transpose(img, [0, 3, 1, 2]), [8, 64, 64, 1])
+    d = offsets.reshape(8, 2)
+    transforms = np.stack([np.ones(8), np.zeros(8), -d[:, 0], np.zeros(8), np.ones(8), -d[:, 1],
+                           np.zeros(8), np.zeros(8)], axis=1).astype(np.float32)
+    theirs = tf.raw_ops.ImageProjectiveTransformV3(
+        images=flat, transforms=transforms, output_shape=[64, 64], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
+    theirs = tf.transpose(tf.reshape(theirs, [4, 2, 64, 64]), [0, 2, 3, 1]).numpy()
+    ours = phys.translate(tf.constant(img), tf.constant(offsets)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=3e-5 * np.abs(img).max(), rtol=0)
+
+
+def test_reassembly_and_extraction_are_pad_translate_sum_and_translate_crop():
+    # Written out with translate, pad and crop (the original's steps), against the folded
+    # resampling of reassemble_patches and extract_patches: the same weights, the same sums
+    # up to the order of 4 terms (a few eps32 of the largest value; the normaliser's
+    # division is where the values are largest).
+    rng = np.random.default_rng(5)
+    B, N, C, P = 3, 64, 4, 78
+    obj = (rng.normal(size=(B, N, N, C)) + 1j * rng.normal(size=(B, N, N, C))).astype(np.complex64)
+    rel = rng.uniform(-3, 3, (B, 1, 2, C)).astype(np.float32)
+    offsets = -np.transpose(rel[:, 0], (0, 2, 1))
+
+    def moved(x, d):  # complex translation through the real translate
+        return (phys.translate(tf.constant(x.real), tf.constant(d)).numpy()
+                + 1j * phys.translate(tf.constant(x.imag), tf.constant(d)).numpy())
+
+    padded = phys.pad_to(tf.constant(obj), P).numpy()
+    mask = phys.pad_to(tf.constant(np.broadcast_to(phys.central_mask(N)[None, :, :, None], (B, N, N, C)).copy()),
+                       P).numpy()
+    norm = phys.translate(tf.constant(mask), tf.constant(offsets)).numpy().sum(-1, keepdims=True) + phys.OVERLAP_EPS
+    expected = moved(padded, offsets).sum(-1, keepdims=True) / norm
+    canvas = phys.reassemble_patches(tf.constant(obj), tf.constant(rel), P).numpy()
+    np.testing.assert_allclose(canvas, expected, atol=1e-6 * np.abs(expected).max(), rtol=0)
+
+    repeated = np.repeat(canvas, C, axis=-1)
+    expected_patches = phys.center_crop(tf.constant(moved(repeated, -offsets)), N).numpy()
+    patches = phys.extract_patches(tf.constant(canvas), tf.constant(rel), N).numpy()
+    np.testing.assert_allclose(patches, expected_patches, atol=1e-6 * np.abs(canvas).max(), rtol=0)
+
+
 def test_reassemble_then_extract_roundtrips_single_patch_integer_offsets():
     # gridsize 1: any content in the central N/2 comes back exactly for integer offsets
     N, P, B = 64, 78, 4
@@ -300,3 +377,19 @@ def test_central_mask_is_the_central_half(N):
     want[N // 4 : 3 * N // 4, N // 4 : 3 * N // 4] = 1
     assert m.dtype == np.float32
     np.testing.assert_array_equal(m, want)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (1, 7, 9, 2)])
+def test_max_pool_matches_tensorflows_op_and_its_gradient(shape):
+    # Values on a coarse grid so that windows hold ties: the gradient must go where
+    # TensorFlow's MaxPoolGrad sends it (the first maximum, row-major), nowhere else.
+    from ptychobench.model.network import max_pool_2x2
+
+    rng = np.random.default_rng(6)
+    x = tf.constant(rng.integers(0, 3, shape).astype(np.float32))
+    dy = tf.constant(rng.normal(size=(shape[0], shape[1] // 2, shape[2] // 2, shape[3])).astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, theirs = max_pool_2x2(x), tf.nn.max_pool2d(x, 2, 2, "VALID")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(tape.gradient(ours, x, dy).numpy(), tape.gradient(theirs, x, dy).numpy())

@@ -36,17 +36,49 @@ def _activation(name: str):
     return keras.activations.get(name)
 
 
+@tf.custom_gradient
+def max_pool_2x2(x):
+    """2×2 max pooling, stride 2, 'valid' (Keras ``MaxPooling2D(2)``), in XLA-compilable ops.
+
+    The gradient goes to the first maximum of each window in row-major order, as TensorFlow's
+    ``MaxPoolGrad`` does on the CPU. XLA refuses ``MaxPoolGrad`` under
+    ``enable_op_determinism`` (its GPU lowering scatters); this form compiles with it.
+
+    Parameters
+    ----------
+    x : float32 (B, H, W, K); an odd last row or column is dropped, as 'valid' pooling does
+
+    Returns
+    -------
+    float32 (B, H // 2, W // 2, K)
+    """
+    b, k = tf.shape(x)[0], tf.shape(x)[3]
+    h, w = x.shape[1] // 2, x.shape[2] // 2
+    even = x[:, : 2 * h, : 2 * w, :]
+    # (B, h, 2, w, 2, K) -> (B, h, w, K, 4): each window's four values in row-major order
+    windows = tf.transpose(tf.reshape(even, [b, h, 2, w, 2, k]), [0, 1, 3, 5, 2, 4])
+    windows = tf.reshape(windows, [b, h, w, k, 4])
+    first = tf.argmax(windows, axis=-1, output_type=tf.int32)  # the first maximum on ties
+
+    def grad(dy):
+        routed = tf.one_hot(first, 4, dtype=dy.dtype) * dy[..., None]  # (B, h, w, K, 4)
+        routed = tf.transpose(tf.reshape(routed, [b, h, w, k, 2, 2]), [0, 1, 4, 2, 5, 3])
+        routed = tf.reshape(routed, [b, 2 * h, 2 * w, k])
+        return tf.pad(routed, [[0, 0], [0, x.shape[1] - 2 * h], [0, x.shape[2] - 2 * w], [0, 0]])
+
+    return tf.reduce_max(windows, axis=-1), grad
+
+
 class ConvPool(keras.layers.Layer):
-    """Two 3×3 ReLU convolutions ('same'), then 2×2 max pooling."""
+    """Two 3×3 ReLU convolutions ('same'), then 2×2 max pooling (:func:`max_pool_2x2`)."""
 
     def __init__(self, filters: int, **kwargs):
         super().__init__(**kwargs)
         self.conv1 = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")
         self.conv2 = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")
-        self.pool = keras.layers.MaxPooling2D(2)
 
     def call(self, x):
-        return self.pool(self.conv2(self.conv1(x)))
+        return max_pool_2x2(self.conv2(self.conv1(x)))
 
 
 class ConvUp(keras.layers.Layer):

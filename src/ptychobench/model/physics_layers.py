@@ -16,8 +16,50 @@ import numpy as np
 import tensorflow as tf
 
 
+def bilinear_matrices(n_out: int, n_in: int, shifts: tf.Tensor, start: int = 0) -> tf.Tensor:
+    """Bilinear resampling along one axis as matrices: ``out = W @ in``.
+
+    Row ``i`` of ``W[m]`` samples the input at coordinate ``i + start − shifts[m]`` with the
+    hat weights ``max(0, 1 − |(i + start − j) − shifts[m]|)`` (the integer part exact, one
+    float32 rounding per weight): ``1 − f`` and ``f`` on the two neighbours
+    of a fractional coordinate, 1 on an integer one, and nothing from outside ``[0, n_in)``
+    (zero fill, neighbour by neighbour, as ``ImageProjectiveTransformV3`` with
+    ``fill_mode="CONSTANT"`` does).
+
+    Parameters
+    ----------
+    n_out, n_in : int
+        Output and input lengths (pixels).
+    shifts : float32 (M,)
+        Translation of each of M images along this axis (pixels, content moves towards +).
+    start : int
+        Output pixel ``i`` lies at input pixel ``i + start`` before the shift: a crop
+        (``start > 0``) or a zero pad (``start < 0``) folded into the resampling.
+
+    Returns
+    -------
+    float32 (M, n_out, n_in)
+    """
+    k = np.arange(n_out)[:, None] + start - np.arange(n_in)[None, :]  # exact integers
+    return tf.nn.relu(1.0 - tf.abs(tf.constant(k, tf.float32)[None] - shifts[:, None, None]))
+
+
+def _separable(planes: tf.Tensor, dx: tf.Tensor, dy: tf.Tensor, out_hw: tuple[int, int], start: int = 0):
+    """``Wy(dy) @ plane @ Wx(dx)ᵀ`` for (..., h, w) planes and shifts broadcastable to (...)."""
+    h, w = planes.shape[-2], planes.shape[-1]
+    batch = tf.shape(dy)
+    wy = tf.reshape(bilinear_matrices(out_hw[0], h, tf.reshape(dy, [-1]), start), tf.concat([batch, [out_hw[0], h]], 0))
+    wx = tf.reshape(bilinear_matrices(out_hw[1], w, tf.reshape(dx, [-1]), start), tf.concat([batch, [out_hw[1], w]], 0))
+    return tf.matmul(tf.matmul(wy, planes), wx, transpose_b=True)
+
+
 def translate(images: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
     """Bilinear translation of each channel of each image by its own offset.
+
+    The translation is separable, so it runs as two batched matrix products with
+    :func:`bilinear_matrices` (plain matmuls: XLA compiles them, unlike
+    ``ImageProjectiveTransformV3``, the op of the original's ``translate``, which gives the
+    same values to float32 rounding; ``tests/test_model.py`` compares the two).
 
     Parameters
     ----------
@@ -28,29 +70,10 @@ def translate(images: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
     -------
     float32 (B, H, W, K); pixels shifted in from outside are 0.
     """
-    shape = tf.shape(images)
-    b, h, w, k = shape[0], shape[1], shape[2], shape[3]
-    flat = tf.reshape(tf.transpose(images, [0, 3, 1, 2]), [b * k, h, w, 1])
-    d = tf.reshape(offsets, [b * k, 2])
-    one, zero = tf.ones([b * k], tf.float32), tf.zeros([b * k], tf.float32)
-    transforms = tf.stack([one, zero, -d[:, 0], zero, one, -d[:, 1], zero, zero], axis=1)
-    moved = tf.raw_ops.ImageProjectiveTransformV3(
-        images=flat,
-        transforms=transforms,
-        output_shape=tf.stack([h, w]),
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
-    return tf.transpose(tf.reshape(moved, [b, k, h, w]), [0, 2, 3, 1])
-
-
-def translate_complex(field: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
-    """:func:`translate` for complex64 (B, H, W, K): real and imaginary parts in one call."""
-    both = tf.concat([tf.math.real(field), tf.math.imag(field)], axis=-1)
-    moved = translate(both, tf.concat([offsets, offsets], axis=1))
-    re, im = tf.split(moved, 2, axis=-1)
-    return tf.complex(re, im)
+    h, w = images.shape[1], images.shape[2]
+    planes = tf.transpose(images, [0, 3, 1, 2])  # (B, K, H, W)
+    moved = _separable(planes, offsets[..., 0], offsets[..., 1], (h, w))
+    return tf.transpose(moved, [0, 2, 3, 1])
 
 
 def pad_to(x: tf.Tensor, size: int) -> tf.Tensor:
@@ -88,7 +111,9 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
 
     Each channel is padded to ``padded_size``, translated by ``−coords_relative_c`` and
     summed; the sum is divided by the same reassembly of the central-N/2 ones mask
-    plus 0.001 (the original's overlap normaliser).
+    plus 0.001 (the original's overlap normaliser). Padding and translation are one
+    (P × N) resampling per axis (:func:`bilinear_matrices` with the pad folded into the
+    shift), real part, imaginary part and mask in one batched product.
 
     Parameters
     ----------
@@ -100,15 +125,23 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     complex64 (B, P, P, 1)
     """
     N = obj.shape[1]
-    offsets = _channel_offsets(coords_relative, -1.0)
-    summed = tf.reduce_sum(translate_complex(pad_to(obj, padded_size), offsets), -1, keepdims=True)
-    ones = tf.ones_like(tf.math.real(obj)) * central_mask(N)[None, :, :, None]
-    norm = tf.reduce_sum(translate(pad_to(ones, padded_size), offsets), -1, keepdims=True) + OVERLAP_EPS
-    return tf.complex(tf.math.real(summed) / norm, tf.math.imag(summed) / norm)
+    lo = (padded_size - N) // 2  # pad_to's offset, folded into the shift
+    d = _channel_offsets(coords_relative, -1.0)[..., None]  # (B, C, 2, 1)
+    planes = tf.transpose(obj, [0, 3, 1, 2])[:, :, None]  # (B, C, 1, N, N)
+    mask = tf.ones_like(tf.math.real(planes)) * central_mask(N)
+    stacked = tf.concat([tf.math.real(planes), tf.math.imag(planes), mask], axis=2)  # (B, C, 3, N, N)
+    re, im, norm = tf.unstack(
+        tf.reduce_sum(_separable(stacked, d[:, :, 0], d[:, :, 1], (padded_size, padded_size), -lo), axis=1), axis=1
+    )
+    norm = norm + OVERLAP_EPS
+    return tf.complex(re / norm, im / norm)[..., None]
 
 
 def extract_patches(canvas: tf.Tensor, coords_relative: tf.Tensor, N: int) -> tf.Tensor:
     """The C patches a group's canvas illuminates: translate by ``+coords_relative_c``, crop N.
+
+    Translation and crop are one (N × P) resampling per axis (:func:`bilinear_matrices`
+    with the crop folded into the shift), real and imaginary parts in one batched product.
 
     Parameters
     ----------
@@ -119,9 +152,13 @@ def extract_patches(canvas: tf.Tensor, coords_relative: tf.Tensor, N: int) -> tf
     -------
     complex64 (B, N, N, C)
     """
-    C = coords_relative.shape[-1]
-    repeated = tf.repeat(canvas, C, axis=-1)
-    return center_crop(translate_complex(repeated, _channel_offsets(coords_relative, 1.0)), N)
+    P = canvas.shape[1]
+    start = (P - N) // 2  # center_crop's offset, folded into the shift
+    d = _channel_offsets(coords_relative, 1.0)[..., None]  # (B, C, 2, 1)
+    planes = tf.transpose(canvas, [0, 3, 1, 2])[:, :, None]  # (B, 1, 1, P, P)
+    stacked = tf.concat([tf.math.real(planes), tf.math.imag(planes)], axis=2)  # (B, 1, 2, P, P)
+    re, im = tf.unstack(_separable(stacked, d[:, :, 0], d[:, :, 1], (N, N), start), axis=2)  # (B, C, N, N) each
+    return tf.transpose(tf.complex(re, im), [0, 2, 3, 1])
 
 
 def far_field_amplitude(field: tf.Tensor) -> tf.Tensor:
