@@ -73,7 +73,7 @@ class TrainingSpeed:
         rng = np.random.default_rng(0)
         self.X = (rng.random((GROUPS, 64, 64, 4), dtype=np.float32) * 40).astype(np.float32)
         self.pos = rng.uniform(-2, 2, (GROUPS, 1, 2, 4)).astype(np.float32)
-        self.obj = np.zeros((BATCH, 64, 64, 1), np.complex64)
+        self.obj = np.zeros((BATCH, 64, 64, 1), np.float32)  # the unused real-space target
         probe = normalize_probe(default_probe(64), 10.0)
         model = PtychoPINN(ModelSpec(n_filters_scale=nfs, intensity_scale_trainable=True), probe, 988.2)
         model.build_for()

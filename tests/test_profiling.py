@@ -25,6 +25,13 @@ OPS = [
      "DepthwiseConv2dNativeBackpropInput", prof.CONV_BACKWARD),
     ("ptycho_pinn_1/ImageProjectiveTransformV3", "ImageProjectiveTransformV3", prof.TRANSLATIONS),
     ("gradient_tape/ptycho_pinn_1/ImageProjectiveTransformV3_1", "ImageProjectiveTransformV3", prof.TRANSLATIONS),
+    ("ptycho_pinn_1/translation/MatMul_1", "BatchMatMulV2", prof.TRANSLATIONS),
+    ("ptycho_pinn_1/translation_1/MatMul", "BatchMatMulV2", prof.TRANSLATIONS),  # the scope's second use
+    ("ptycho_pinn_1/translation/Relu", "Relu", prof.TRANSLATIONS),  # the hat weights, not an activation
+    ("gradient_tape/ptycho_pinn_1/translation_1/MatMul_1/MatMul", "BatchMatMulV2", prof.TRANSLATIONS),
+    ("ptycho_pinn_1/translational/MatMul", "BatchMatMulV2", prof.OTHER),  # not the scope
+    ("max_pool_grad_2/one_hot", "OneHot", prof.CNN_OTHER),  # a custom gradient's ops: top level
+    ("max_pool_grad/transpose", "Transpose", prof.CNN_OTHER),
     ("ptycho_pinn_1/FFT2D", "FFT2D", prof.FFT),
     ("gradient_tape/ptycho_pinn_1/IFFT2D", "IFFT2D", prof.FFT),
     ("ptycho_pinn_1/fftshift", "Roll", prof.FFT),

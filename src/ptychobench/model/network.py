@@ -38,11 +38,12 @@ def _activation(name: str):
 
 @tf.custom_gradient
 def max_pool_2x2(x):
-    """2×2 max pooling, stride 2, 'valid' (Keras ``MaxPooling2D(2)``), in XLA-compilable ops.
+    """2×2 max pooling, stride 2, 'valid' (Keras ``MaxPooling2D(2)``), with an XLA-compilable gradient.
 
-    The gradient goes to the first maximum of each window in row-major order, as TensorFlow's
-    ``MaxPoolGrad`` does on the CPU. XLA refuses ``MaxPoolGrad`` under
-    ``enable_op_determinism`` (its GPU lowering scatters); this form compiles with it.
+    The forward pass is TensorFlow's ``MaxPool``. The gradient goes to the first maximum of each
+    window in row-major order, as TensorFlow's ``MaxPoolGrad`` does on the CPU, but is built
+    from reshapes, ``argmax`` and ``one_hot``: XLA refuses ``MaxPoolGrad`` under
+    ``enable_op_determinism`` (its GPU lowering scatters).
 
     Parameters
     ----------
@@ -52,21 +53,22 @@ def max_pool_2x2(x):
     -------
     float32 (B, H // 2, W // 2, K)
     """
-    b, k = tf.shape(x)[0], tf.shape(x)[3]
-    h, w = x.shape[1] // 2, x.shape[2] // 2
-    even = x[:, : 2 * h, : 2 * w, :]
-    # (B, h, 2, w, 2, K) -> (B, h, w, K, 4): each window's four values in row-major order
-    windows = tf.transpose(tf.reshape(even, [b, h, 2, w, 2, k]), [0, 1, 3, 5, 2, 4])
-    windows = tf.reshape(windows, [b, h, w, k, 4])
-    first = tf.argmax(windows, axis=-1, output_type=tf.int32)  # the first maximum on ties
+    pooled = tf.nn.max_pool2d(x, 2, 2, "VALID")
 
     def grad(dy):
-        routed = tf.one_hot(first, 4, dtype=dy.dtype) * dy[..., None]  # (B, h, w, K, 4)
-        routed = tf.transpose(tf.reshape(routed, [b, h, w, k, 2, 2]), [0, 1, 4, 2, 5, 3])
-        routed = tf.reshape(routed, [b, 2 * h, 2 * w, k])
-        return tf.pad(routed, [[0, 0], [0, x.shape[1] - 2 * h], [0, x.shape[2] - 2 * w], [0, 0]])
+        with tf.name_scope("max_pool_grad"):  # the profiler's "pool/upsample/activation"
+            b, k = tf.shape(x)[0], tf.shape(x)[3]
+            h, w = x.shape[1] // 2, x.shape[2] // 2
+            # (B, h, 2, w, 2, K) -> (B, h, w, K, 4): each window's four values in row-major order
+            windows = tf.reshape(x[:, : 2 * h, : 2 * w, :], [b, h, 2, w, 2, k])
+            windows = tf.reshape(tf.transpose(windows, [0, 1, 3, 5, 2, 4]), [b, h, w, k, 4])
+            first = tf.argmax(windows, axis=-1, output_type=tf.int32)  # the first maximum on ties
+            routed = tf.one_hot(first, 4, dtype=dy.dtype) * dy[..., None]  # (B, h, w, K, 4)
+            routed = tf.transpose(tf.reshape(routed, [b, h, w, k, 2, 2]), [0, 1, 4, 2, 5, 3])
+            routed = tf.reshape(routed, [b, 2 * h, 2 * w, k])
+            return tf.pad(routed, [[0, 0], [0, x.shape[1] - 2 * h], [0, x.shape[2] - 2 * w], [0, 0]])
 
-    return tf.reduce_max(windows, axis=-1), grad
+    return pooled, grad
 
 
 class ConvPool(keras.layers.Layer):

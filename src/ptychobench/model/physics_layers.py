@@ -47,10 +47,13 @@ def bilinear_matrices(n_out: int, n_in: int, shifts: tf.Tensor, start: int = 0) 
 def _separable(planes: tf.Tensor, dx: tf.Tensor, dy: tf.Tensor, out_hw: tuple[int, int], start: int = 0):
     """``Wy(dy) @ plane @ Wx(dx)ᵀ`` for (..., h, w) planes and shifts broadcastable to (...)."""
     h, w = planes.shape[-2], planes.shape[-1]
-    batch = tf.shape(dy)
-    wy = tf.reshape(bilinear_matrices(out_hw[0], h, tf.reshape(dy, [-1]), start), tf.concat([batch, [out_hw[0], h]], 0))
-    wx = tf.reshape(bilinear_matrices(out_hw[1], w, tf.reshape(dx, [-1]), start), tf.concat([batch, [out_hw[1], w]], 0))
-    return tf.matmul(tf.matmul(wy, planes), wx, transpose_b=True)
+    with tf.name_scope("translation"):  # the profiler's "translations" (training/profiling.py)
+        batch = tf.shape(dy)
+        wy = tf.reshape(bilinear_matrices(out_hw[0], h, tf.reshape(dy, [-1]), start),
+                        tf.concat([batch, [out_hw[0], h]], 0))
+        wx = tf.reshape(bilinear_matrices(out_hw[1], w, tf.reshape(dx, [-1]), start),
+                        tf.concat([batch, [out_hw[1], w]], 0))
+        return tf.matmul(tf.matmul(wy, planes), wx, transpose_b=True)
 
 
 def translate(images: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:

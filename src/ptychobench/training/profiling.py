@@ -20,15 +20,18 @@ category                        rule
 conv forward                    type contains ``Conv2D``/``Conv2d`` (``Conv2D``,
                                 ``_FusedConv2D``, ``DepthwiseConv2dNative``) or is ``BiasAdd``
 conv backward                   the same with ``Backprop`` in the type, or ``BiasAddGrad``
-translations                    type starts with ``ImageProjectiveTransform`` (reassembly and
-                                extraction, forward and their gradients)
+translations                    op name inside a ``translation`` scope (the bilinear matrices
+                                and products of ``model.physics_layers``: reassembly and
+                                extraction, forward and gradients), or a type starting with
+                                ``ImageProjectiveTransform`` (the op the original used)
 FFT                             ``FFT*``/``IFFT*``/``RFFT*``/``IRFFT*``, and ``Roll`` (fftshift)
 complex arithmetic              ``Complex``, ``Real``, ``Imag``, ``ComplexAbs``, ``Conj``,
                                 ``Angle`` (a product of two complex tensors is a ``Mul``
                                 like any other: op type names carry no dtype, so it counts
                                 under "other ops")
 pool/upsample/activation        ``MaxPool*``, ``Relu*``, ``Sigmoid*``, ``Tanh*``, and any op
-                                inside an ``up_sampling2d`` scope (Tile/Transpose/Concat)
+                                inside an ``up_sampling2d`` or ``max_pool_grad`` scope
+                                (Tile/Transpose/Concat; reshapes, argmax, one-hot)
 optimizer                       op name (less a leading ``gradient_tape/``) under the
                                 optimizer's scope (``adam/``), or a ``ResourceApply*`` type
 loss                            any other op outside the model's and the optimizer's scope
@@ -65,6 +68,9 @@ _FFT_TYPES = {"FFT", "IFFT", "FFT2D", "IFFT2D", "FFT3D", "IFFT3D", "RFFT", "IRFF
               "RFFT3D", "IRFFT3D", "Roll"}
 _COMPLEX_TYPES = {"Complex", "Real", "Imag", "ComplexAbs", "Conj", "Angle"}
 _CNN_PREFIXES = ("MaxPool", "Relu", "Sigmoid", "Tanh")
+#: name scopes (TensorFlow appends ``_<n>`` to a reused one; a custom gradient's ops sit at the top level)
+_TRANSLATION_SCOPE = re.compile(r"translation(_\d+)?")
+_CNN_SCOPE = re.compile(r"(up_sampling2d|max_pool_grad)(_\d+)*")
 _OP_EVENT = re.compile(r"^([^\s:]+):([A-Za-z_][A-Za-z0-9_]*)$")
 
 #: names of the markers the profiled loop puts on the Python thread
@@ -75,13 +81,14 @@ def categorize(name: str, op_type: str, model_scope: str = "ptycho_pinn", optimi
     """The category of one op, from its type and (for loss/optimizer) its name scope."""
     if "Conv2D" in op_type or "Conv2d" in op_type or op_type in ("BiasAdd", "BiasAddGrad"):
         return CONV_BACKWARD if ("Backprop" in op_type or op_type == "BiasAddGrad") else CONV_FORWARD
-    if op_type.startswith("ImageProjectiveTransform"):
+    scopes = name.split("/")[:-1]
+    if op_type.startswith("ImageProjectiveTransform") or any(_TRANSLATION_SCOPE.fullmatch(s) for s in scopes):
         return TRANSLATIONS
     if op_type in _FFT_TYPES:
         return FFT
     if op_type in _COMPLEX_TYPES:
         return COMPLEX
-    if op_type.startswith(_CNN_PREFIXES) or "/up_sampling2d" in name:
+    if op_type.startswith(_CNN_PREFIXES) or any(_CNN_SCOPE.fullmatch(s) for s in scopes):
         return CNN_OTHER
     scope = name.removeprefix("gradient_tape/").split("/")[0]
     if scope.startswith(optimizer_scope) or op_type.startswith("ResourceApply"):
