@@ -115,8 +115,8 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     Each channel is padded to ``padded_size``, translated by ``−coords_relative_c`` and
     summed; the sum is divided by the same reassembly of the central-N/2 ones mask
     plus 0.001 (the original's overlap normaliser). Padding and translation are one
-    (P × N) resampling per axis (:func:`bilinear_matrices` with the pad folded into the
-    shift), real part, imaginary part and mask in one batched product.
+    (P × N) resampling per axis (:func:`bilinear_matrices` with the pad as its
+    ``start``), real part, imaginary part and mask in one batched product.
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ def reassemble_patches(obj: tf.Tensor, coords_relative: tf.Tensor, padded_size: 
     complex64 (B, P, P, 1)
     """
     N = obj.shape[1]
-    lo = (padded_size - N) // 2  # pad_to's offset, folded into the shift
+    lo = (padded_size - N) // 2  # pad_to's offset, folded into the resampling as start = -lo
     d = _channel_offsets(coords_relative, -1.0)[..., None]  # (B, C, 2, 1)
     planes = tf.transpose(obj, [0, 3, 1, 2])[:, :, None]  # (B, C, 1, N, N)
     mask = tf.ones_like(tf.math.real(planes)) * central_mask(N)
@@ -144,7 +144,7 @@ def extract_patches(canvas: tf.Tensor, coords_relative: tf.Tensor, N: int) -> tf
     """The C patches a group's canvas illuminates: translate by ``+coords_relative_c``, crop N.
 
     Translation and crop are one (N × P) resampling per axis (:func:`bilinear_matrices`
-    with the crop folded into the shift), real and imaginary parts in one batched product.
+    with the crop as its ``start``), real and imaginary parts in one batched product.
 
     Parameters
     ----------
@@ -156,7 +156,7 @@ def extract_patches(canvas: tf.Tensor, coords_relative: tf.Tensor, N: int) -> tf
     complex64 (B, N, N, C)
     """
     P = canvas.shape[1]
-    start = (P - N) // 2  # center_crop's offset, folded into the shift
+    start = (P - N) // 2  # center_crop's offset, folded into the resampling
     d = _channel_offsets(coords_relative, 1.0)[..., None]  # (B, C, 2, 1)
     planes = tf.transpose(canvas, [0, 3, 1, 2])[:, :, None]  # (B, 1, 1, P, P)
     stacked = tf.concat([tf.math.real(planes), tf.math.imag(planes)], axis=2)  # (B, 1, 2, P, P)
