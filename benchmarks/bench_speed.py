@@ -111,6 +111,76 @@ class TrainingSpeed:
     track_epoch_memory.unit = "bytes (epoch peak RSS above the built model)"
 
 
+class Throughput:
+    """Training and inference rates against the float32 peaks measured in the same process.
+
+    The model is the investigation's (facts §11: N=64, gridsize 2, batch 16, n_filters_scale 2)
+    whatever the profile, as ``scripts/speed.py train`` measures it. One :func:`ptychobench.training.throughput.measure` per build (``setup_cache``): a fresh
+    speed model trained with the XLA-compiled step and with TensorFlow's kernels, each
+    followed by its inference, between two measurements of the matmul and conv peaks.
+    asv flags a rise as a regression, so each rate is tracked as a time: seconds per group,
+    and the time over the *peak bound* (the time the convolutions' FLOPs take at the peak,
+    i.e. 1 / the fraction of the peak; 1.05 is 95% of the peak). ``scripts/speed.py train``
+    prints the same measurement as groups/s and fractions.
+    """
+
+    version = "1"
+    timeout = 1200
+    processes = 1
+    params = [["xla", "tf_kernels"]]
+    param_names = ["training_step"]
+    GROUPS, EPOCHS = 128, 3
+
+    def setup_cache(self):
+        pin_threads()
+        try:
+            from ptychobench.training.throughput import measure
+        except ImportError as err:
+            _skip_if_missing(err)
+        pin_threads()  # TensorFlow is loaded now
+        r = measure(self.GROUPS, self.EPOCHS, nfs=2, jit_modes=(True, False))
+        out = {"xla_ratio": r.xla_ratio}
+        for jit, step in ((True, "xla"), (False, "tf_kernels")):
+            rates = r.rates[jit]
+            for kind, groups_per_s, training in (("train", rates.train, True), ("inference", rates.inference, False)):
+                out[step, kind, "seconds"] = 1.0 / groups_per_s
+                for peak in ("matmul", "conv"):
+                    out[step, kind, peak] = 1.0 / r.fraction(groups_per_s, training, peak)
+        return out
+
+    def track_train_seconds_per_group(self, cache, step):
+        return cache[step, "train", "seconds"]
+
+    track_train_seconds_per_group.unit = "s per group (4 patterns), steady epochs"
+
+    def track_train_over_matmul_bound(self, cache, step):
+        return cache[step, "train", "matmul"]
+
+    track_train_over_matmul_bound.unit = "training time / its conv FLOPs at the same-process float32 matmul peak"
+
+    def track_train_over_conv_bound(self, cache, step):
+        return cache[step, "train", "conv"]
+
+    track_train_over_conv_bound.unit = "training time / its conv FLOPs at the same-process Conv2D peak"
+
+    def track_inference_seconds_per_group(self, cache, step):
+        return cache[step, "inference", "seconds"]
+
+    track_inference_seconds_per_group.unit = "s per group (loop.predict, batch 16, tracing excluded)"
+
+    def track_inference_over_matmul_bound(self, cache, step):
+        return cache[step, "inference", "matmul"]
+
+    track_inference_over_matmul_bound.unit = "inference time / its conv FLOPs at the same-process matmul peak"
+
+    def track_xla_time_ratio(self, cache):
+        """Above 1, the XLA-compiled step (the default) is slower than TensorFlow's kernels here."""
+        return 1.0 / cache["xla_ratio"]
+
+    track_xla_time_ratio.params = []  # one number per build, not one per training step
+    track_xla_time_ratio.unit = "XLA-compiled / TensorFlow-kernel training s per group (same process)"
+
+
 class Simulation:
     """The profile's legacy grid training set and modern non-grid positions."""
 

@@ -55,119 +55,38 @@ def simulate(size: int, images: int) -> None:
     print(f"  s_sim {data.scale_factors['s_sim']:.2f}, mean X {data.X.mean():.4f}")
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
-    """float32 ``n × n`` matmul rate of this process, GFLOP/s (2n³ FLOPs each)."""
-    import tensorflow as tf
-
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    f = tf.function(lambda: tf.matmul(a, b))
-    f()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        f().numpy()
-    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
-
-
-def conv_peak_gflops(conv, batch: int = 16, repeats: int = 10) -> float:
-    """Forward rate of one 'same' Conv2D of the model's shape (a ConvCount), GFLOP/s."""
-    import tensorflow as tf
-
-    kh, kw, c_in, c_out = conv.kernel
-    h, w = conv.output_hw
-    x = tf.random.normal((batch, h, w, c_in))
-    k = tf.random.normal((kh, kw, c_in, c_out))
-    f = tf.function(lambda: tf.nn.conv2d(x, k, 1, "SAME"))
-    f()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        f().numpy()
-    return conv.flops * batch * repeats / (time.perf_counter() - start) / 1e9
-
-
-def build(groups: int, nfs: int):
-    """The benchmark model and random data: N=64, gridsize 2 (4 channels), ``groups`` groups."""
-    import keras
-
-    from ptychobench.model.network import PtychoPINN
-    from ptychobench.model.spec import ModelSpec
-    from ptychobench.physics.probe import default_probe, normalize_probe
-
-    keras.utils.set_random_seed(0)
-    probe = normalize_probe(default_probe(64), 10.0)
-    rng = np.random.default_rng(0)
-    X = (rng.random((groups, 64, 64, 4), dtype=np.float32) * 40).astype(np.float32)
-    coords = rng.uniform(-2, 2, (groups, 1, 2, 4)).astype(np.float32)
-    model = PtychoPINN(ModelSpec(n_filters_scale=nfs, intensity_scale_trainable=True), probe, 988.2).build_for()
-    return model, X, coords
-
-
-def inference_groups_per_s(model, X, coords) -> tuple[float, float]:
-    """(steady, end-to-end) groups/s of ``loop.predict`` (batch 16, as the pipelines evaluate).
-
-    ``predict`` traces its step on every call, so the steady rate is the difference of
-    a full call and a one-batch call: (G − 16) / (t_G − t_16).
-    """
-    from ptychobench.training.loop import predict
-
-    timings = []
-    for n in (16, len(X)):
-        start = time.perf_counter()
-        predict(model, X[:n], coords[:n])
-        timings.append(time.perf_counter() - start)
-    return (len(X) - 16) / (timings[1] - timings[0]), len(X) / timings[1]
-
-
 def train(groups: int, epochs: int, nfs: int, jit_modes: tuple[bool, ...] = (True,)) -> None:
     """Training and inference groups/s of the speed model, once per XLA setting in ``jit_modes``
     (a fresh model each), against the peaks of this process; with two settings, their ratio."""
-    from ptychobench.model.flops import model_forward_conv_flops
-    from ptychobench.model.network import count_params
-    from ptychobench.training.loop import TrainSettings
-    from ptychobench.training.loop import train as fit
+    from ptychobench.training.throughput import measure
 
-    model, X, coords = build(groups, nfs)
-    convs = model_forward_conv_flops(model)
-    forward_gflop = sum(c.flops for c in convs) / 1e9
-    largest = max(convs, key=lambda c: c.flops)
-    # peaks before and after the runs: the higher counts, a large difference flags a load change
-    peaks_before = conv_peak_gflops(largest), matmul_peak_gflops()
-    results = {}
-    for jit in jit_modes:
-        model, X, coords = build(groups, nfs)
-        result = fit(model, X, coords, TrainSettings(epochs=epochs, validation_split=0.0, progress=False,
-                                                     jit_compile=jit))
-        results[jit] = result, *inference_groups_per_s(model, X, coords)
-    peaks_after = conv_peak_gflops(largest), matmul_peak_gflops()
-    conv_peak, matmul_peak = (max(pair) for pair in zip(peaks_before, peaks_after))
-    h, w = largest.output_hw
-    print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {count_params(model):,} trainable parameters")
-    print(f"  forward {forward_gflop:.3f} GFLOP per group: 2·H·W·3·3·C_in·C_out summed over the model's "
-          f"{len(convs)} Conv2D ops (read from its traced graph); training ≈ 3× forward")
-    print(f"  peaks measured in this process (float32): Conv2D forward {conv_peak:.0f} GFLOP/s "
-          f"(batch 16, {h}×{w}, {largest.kernel[2]}→{largest.kernel[3]} channels, 3×3), "
-          f"matmul {matmul_peak:.0f} GFLOP/s (2048²); the higher of a measurement before "
-          f"({peaks_before[0]:.0f}, {peaks_before[1]:.0f}) and after "
-          f"({peaks_after[0]:.0f}, {peaks_after[1]:.0f}) the runs")
-    if any(min(pair) < 0.8 * max(pair) for pair in zip(peaks_before, peaks_after)):
+    r = measure(groups, epochs, nfs, jit_modes, progress=lambda line: print(f"  … {line}", flush=True))
+    c, p = r.largest_conv, r.peaks
+    print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {r.trainable_params:,} trainable parameters")
+    print(f"  forward {r.forward_gflop:.3f} GFLOP per group: 2·H·W·3·3·C_in·C_out summed over the model's "
+          f"{r.n_convs} Conv2D ops (read from its traced graph); training ≈ 3× forward")
+    print(f"  peaks measured in this process (float32): Conv2D forward {p.conv:.0f} GFLOP/s "
+          f"(batch 16, {c.output_hw[0]}×{c.output_hw[1]}, {c.kernel[2]}→{c.kernel[3]} channels, 3×3), "
+          f"matmul {p.matmul:.0f} GFLOP/s (2048²); the higher of a measurement before "
+          f"({p.before[0]:.0f}, {p.before[1]:.0f}) and after ({p.after[0]:.0f}, {p.after[1]:.0f}) the runs")
+    if not p.steady:
         print("  WARNING: a peak changed by more than 20% during the run: the machine's load "
               "changed, so the fractions below are unreliable")
-    for jit, (result, infer_rate, infer_end_to_end) in results.items():
+    for jit, rates in r.rates.items():
         print(f"  training step {'XLA-compiled' if jit else 'not compiled (TensorFlow kernels)'}:")
-        for label, groups_per_s, factor in (
-            (f"training, steady over epochs 2..{epochs}", result.samples_per_second, 3),
-            ("inference (loop.predict, batch 16), steady", infer_rate, 1),
+        for label, groups_per_s, training in (
+            (f"training, steady over epochs 2..{epochs}", rates.train, True),
+            ("inference (loop.predict, batch 16), steady", rates.inference, False),
         ):
-            flops = factor * forward_gflop * groups_per_s
-            print(f"    {label}: {groups_per_s:.1f} groups/s ≈ {flops:.0f} GFLOP/s = "
-                  f"{flops / conv_peak:.0%} of the conv peak, {flops / matmul_peak:.0%} of the matmul peak")
-        print(f"    inference end to end incl. tracing: {infer_end_to_end:.1f} groups/s over {len(X)} groups")
-        first, rest = result.epoch_seconds[0], result.epoch_seconds[1:]
-        extra = f" (first, with graph tracing: {first / np.mean(rest) - 1:+.0%} on the others' mean)" if rest else ""
-        print(f"    epoch seconds {[round(s, 2) for s in result.epoch_seconds]}{extra}")
-    if len(results) == 2:
-        ratio = results[True][0].samples_per_second / results[False][0].samples_per_second
-        print(f"  XLA-compiled / not compiled training groups/s, same process: {ratio:.3f}")
+            print(f"    {label}: {groups_per_s:.1f} groups/s ≈ {r.gflops(groups_per_s, training):.0f} GFLOP/s = "
+                  f"{r.fraction(groups_per_s, training, 'conv'):.0%} of the conv peak, "
+                  f"{r.fraction(groups_per_s, training, 'matmul'):.0%} of the matmul peak")
+        print(f"    inference end to end incl. tracing: {rates.inference_end_to_end:.1f} groups/s over {groups} groups")
+        first, rest = rates.epoch_seconds[0], rates.epoch_seconds[1:]
+        print(f"    epoch seconds {[round(s, 2) for s in rates.epoch_seconds]} (first, with graph tracing: "
+              f"{first / np.mean(rest) - 1:+.0%} on the others' mean)")
+    if len(r.rates) == 2:
+        print(f"  XLA-compiled / not compiled training groups/s, same process: {r.xla_ratio:.3f}")
     print(f"  peak RSS {peak_rss_gib():.2f} GiB")
     print(f"  for information, the original on its own machine (facts §11, not comparable): training "
           f"{ORIGINAL_TRAIN_GROUPS_PER_S} groups/s, inference {ORIGINAL_INFER_GROUPS_PER_S} groups/s")
@@ -186,7 +105,9 @@ def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> Non
     from ptychobench.training import profiling
     from ptychobench.training.loop import TrainSettings, make_steps
 
-    model, X, coords = build(groups, nfs)
+    from ptychobench.training.throughput import speed_model
+
+    model, X, coords = speed_model(groups, nfs)
     # TensorFlow's own kernels: the op-type categories need one trace event per op (an
     # XLA-compiled step traces as fused thunks, mostly run off the traced threads)
     settings = TrainSettings(epochs=1, validation_split=0.0, progress=False, jit_compile=False)

@@ -139,6 +139,52 @@ def cheap_recorded_numbers(monkeypatch):
     monkeypatch.setattr(recorded, "recorded_table", lambda profile: [])
 
 
+def test_same_terminal_tells_one_terminal_from_another_and_from_a_pipe():
+    import os
+
+    opened = []
+
+    def tty():
+        master, slave = os.openpty()
+        opened.extend([master, slave])
+        return slave
+
+    one, other = tty(), tty()
+    read, write = os.pipe()
+    opened.extend([read, write])
+    streams = [os.fdopen(fd, "w", closefd=False) for fd in (one, os.dup(one), other, write)]
+    opened.append(streams[1].fileno())
+    try:
+        a, a_again, b, pipe = streams
+        assert cli._same_terminal(a, a_again)
+        assert not cli._same_terminal(a, b)
+        assert not cli._same_terminal(a, pipe) and not cli._same_terminal(pipe, pipe)
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def test_verdict_lines_show_each_check_once_on_a_terminal():
+    from types import SimpleNamespace
+
+    def check(name, passed):
+        return SimpleNamespace(passed=passed, summary=lambda: f"[{'PASS' if passed else 'FAIL'}] {name}")
+
+    checks = [check("a", True), check("b", False), check("c", True)]
+    assert cli.verdict_lines(checks, shown_live=False) == ["[PASS] a", "[FAIL] b", "[PASS] c"]
+    assert cli.verdict_lines(checks, shown_live=True) == ["3 checks: 2 passed, 1 failed", "[FAIL] b"]
+
+
+@pytest.mark.slow
+def test_cli_parity_on_a_terminal_prints_each_verdict_once(tmp_path, capsys, cheap_recorded_numbers, monkeypatch):
+    monkeypatch.setattr(cli, "_same_terminal", lambda a, b: True)  # stdout and stderr: one terminal
+    assert cli.main(["parity", "--profile", "tiny", "--static-only", "--reports", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert [line for line in out.splitlines() if line.startswith("[")] == []
+    assert "10 checks: 10 passed, 0 failed" in out.splitlines()
+    assert sum(line.startswith("[PASS] ") for line in err.splitlines()) >= 10
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("quiet", [False, True])
 def test_cli_parity_reports_stages_and_checks(tmp_path, capsys, cheap_recorded_numbers, quiet):

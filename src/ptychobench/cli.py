@@ -64,6 +64,26 @@ def cmd_run(args) -> int:
     return 0 if result.failure is None else 1
 
 
+def _same_terminal(a, b) -> bool:
+    """Whether streams ``a`` and ``b`` are the same terminal (stdout and stderr in a shell)."""
+    try:
+        if not (a.isatty() and b.isatty()):
+            return False
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino, sa.st_rdev) == (sb.st_dev, sb.st_ino, sb.st_rdev)
+
+
+def verdict_lines(checks, shown_live: bool) -> list[str]:
+    """The closing verdicts on stdout: every check's summary, or, when each check already had
+    its line on the same terminal as it completed (``shown_live``), a tally and the failures."""
+    if not shown_live:
+        return [check.summary() for check in checks]
+    failed = [check.summary() for check in checks if not check.passed]
+    return [f"{len(checks)} checks: {len(checks) - len(failed)} passed, {len(failed)} failed", *failed]
+
+
 def cmd_parity(args) -> int:
     from .atomic import atomic_write_text
     from .parity import report, runner
@@ -76,8 +96,8 @@ def cmd_parity(args) -> int:
                                 progress=progress, seeds=args.seeds, probe_file=args.probe_file)
     for line in outcome.skipped:
         print(line)
-    for check in outcome.checks:
-        print(check.summary())
+    for line in verdict_lines(outcome.checks, shown_live=progress.enabled and _same_terminal(sys.stdout, progress.stream)):
+        print(line)
     if args.output_legacy_defaults:
         loss = outcome.check("loss_config")
         atomic_write_text(Path(args.output_legacy_defaults),

@@ -44,10 +44,10 @@ def _entries(module):
     for cls_name, cls in inspect.getmembers(module, inspect.isclass):
         if cls.__module__ != module.__name__:
             continue
-        params = getattr(cls, "params", [])
-        combos = [", ".join(map(repr, c)) for c in itertools.product(*params)] if params else [None]
         for name in dir(cls):
             if name.startswith(("time_", "track_", "peakmem_", "mem_")):
+                params = getattr(getattr(cls, name), "params", getattr(cls, "params", []))  # asv: method first
+                combos = [", ".join(map(repr, c)) for c in itertools.product(*params)] if params else [None]
                 base = f"{module.__name__.split('.')[-1]}.{cls_name}.{name}"
                 yield from (base if c is None else f"{base}({c})" for c in combos)
 

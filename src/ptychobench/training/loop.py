@@ -46,7 +46,7 @@ class TrainSettings:
     #: ``True`` (stderr), ``False`` or a :class:`ptychobench.progress.Progress`
     progress: object = True
     #: Compile the training step with XLA (``tf.function(jit_compile=True)``): the same
-    #: computation to float32 rounding, about 10% faster on 2 AVX2 cores (docs/training-profile.md);
+    #: computation to float32 rounding, about 1.3× the groups/s on 2 AVX2 cores (docs/training-profile.md);
     #: ``False`` runs TensorFlow's own kernels. The evaluation step and ``predict`` are not compiled.
     jit_compile: bool = True
 
@@ -283,14 +283,22 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
     )
 
 
-def predict(model, X_in, coords_relative, batch_size: int = 16):
-    """Run the model on every group; returns numpy ``(trimmed_obj, pred_amp)``."""
+def predict_step(model):
+    """The traced inference step: ``(x (B, N, N, C), coords (B, 1, 2, C))`` → ``(trimmed_obj, pred_amp)``."""
     spec = model.spec
     signature = [
         tf.TensorSpec([None, spec.N, spec.N, spec.channels], tf.float32),
         tf.TensorSpec([None, 1, 2, spec.channels], tf.float32),
     ]
-    step = tf.function(lambda x, c: model((x, c), training=False)[:2], input_signature=signature)
+    return tf.function(lambda x, c: model((x, c), training=False)[:2], input_signature=signature)
+
+
+def predict(model, X_in, coords_relative, batch_size: int = 16, step=None):
+    """Run the model on every group; returns numpy ``(trimmed_obj, pred_amp)``.
+
+    ``step``: a :func:`predict_step` of ``model`` to reuse (traced once); default a new one.
+    """
+    step = predict_step(model) if step is None else step
     objs, amps = [], []
     for i in range(0, X_in.shape[0], batch_size):
         o, a = step(X_in[i : i + batch_size], coords_relative[i : i + batch_size])

@@ -1,0 +1,63 @@
+"""ptychobench.training.throughput: the rates of the speed model against same-process peaks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ptychobench.training import throughput
+from ptychobench.training.throughput import Peaks, SpeedReport, StepRates
+
+
+def _report(rates) -> SpeedReport:
+    peaks = Peaks.from_pairs(before=(140.0, 120.0), after=(150.0, 100.0))
+    return SpeedReport(n_filters_scale=2, groups=128, epochs=3, trainable_params=1, forward_gflop=1.462, n_convs=16,
+                       largest_conv=None, peaks=peaks, rates={r.jit_compile: r for r in rates})
+
+
+def test_fractions_count_three_forward_passes_for_training_and_use_the_higher_peak():
+    xla = StepRates(True, train=20.0, inference=80.0, inference_end_to_end=50.0, epoch_seconds=(9.0, 6.0, 6.0))
+    report = _report([xla])
+    assert (report.peaks.conv, report.peaks.matmul) == (150.0, 120.0)
+    # training: 3 × 1.462 GFLOP per group × 20 groups/s = 87.72 GFLOP/s
+    assert report.fraction(20.0, True, "matmul") == pytest.approx(87.72 / 120.0, rel=1e-12)
+    assert report.fraction(80.0, False, "conv") == pytest.approx(1.462 * 80.0 / 150.0, rel=1e-12)
+    assert math.isnan(report.xla_ratio)  # one setting measured: no ratio
+
+
+def test_xla_ratio_is_compiled_over_tensorflow_kernels():
+    rates = [StepRates(True, 30.0, 80.0, 50.0, (1.0, 1.0)), StepRates(False, 24.0, 80.0, 50.0, (1.0, 1.0))]
+    assert _report(rates).xla_ratio == pytest.approx(1.25, rel=1e-12)
+
+
+def test_a_peak_that_moves_by_more_than_a_fifth_marks_the_run_unsteady():
+    assert Peaks.from_pairs((100.0, 100.0), (81.0, 120.0)).steady
+    assert not Peaks.from_pairs((100.0, 100.0), (79.0, 100.0)).steady
+
+
+@pytest.mark.parametrize("kwargs, field", [({"epochs": 1}, "epochs"), ({"groups": 15}, "groups")])
+def test_measure_refuses_sizes_without_a_steady_rate(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        throughput.measure(**kwargs)
+
+
+def test_measure_trains_each_setting_and_times_inference():
+    report = throughput.measure(groups=32, epochs=2, nfs=1, jit_modes=(True, False))
+    assert set(report.rates) == {True, False}
+    for jit, rates in report.rates.items():
+        assert rates.jit_compile is jit
+        assert len(rates.epoch_seconds) == 2
+        assert rates.train > 0 and rates.inference > 0 and rates.inference_end_to_end > 0
+    assert report.peaks.conv > 0 and report.peaks.matmul > 0
+    assert report.n_convs == 16 and report.trainable_params > 0
+    assert report.xla_ratio > 0
+
+
+def test_the_speed_model_counts_the_originals_forward_flops():
+    """facts §11: 731 M conv MACs per group at n_filters_scale 2, i.e. 1.462 GFLOP."""
+    from ptychobench.model.flops import model_forward_conv_flops
+
+    model, X, coords = throughput.speed_model(groups=20, nfs=2)
+    assert X.shape == (20, 64, 64, 4) and coords.shape == (20, 1, 2, 4)
+    assert sum(c.flops for c in model_forward_conv_flops(model)) / 1e9 == pytest.approx(1.462, abs=5e-4)
