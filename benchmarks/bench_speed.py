@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from .common import DOSES, PIPELINES, PROFILE, group_key, pin_threads, science
+from .common import DOSES, PIPELINES, PROFILE, group_key, pin_threads, progress, science
 
 GROUPS = 128  # one epoch of the timed training
 BATCH = 16
@@ -115,9 +115,10 @@ class Throughput:
     """Training and inference rates against the float32 peaks measured in the same process.
 
     The model is the investigation's (facts §11: N=64, gridsize 2, batch 16, n_filters_scale 2)
-    whatever the profile, as ``scripts/speed.py train`` measures it. One :func:`ptychobench.training.throughput.measure` per build (``setup_cache``): a fresh
-    speed model trained with the XLA-compiled step and with TensorFlow's kernels, each
-    followed by its inference, between two measurements of the matmul and conv peaks.
+    whatever the profile, as ``scripts/speed.py train`` measures it. One
+    ``ptychobench.training.throughput.measure`` per build (``setup_cache``): a fresh speed
+    model trained with the XLA-compiled step and with TensorFlow's kernels, each followed by
+    its inference (not compiled in either), between two measurements of the matmul and conv peaks.
     asv flags a rise as a regression, so each rate is tracked as a time: seconds per group,
     and the time over the *peak bound* (the time the convolutions' FLOPs take at the peak,
     i.e. 1 / the fraction of the peak; 1.05 is 95% of the peak). ``scripts/speed.py train``
@@ -139,6 +140,7 @@ class Throughput:
             _skip_if_missing(err)
         pin_threads()  # TensorFlow is loaded now
         r = measure(self.GROUPS, self.EPOCHS, nfs=2, jit_modes=(True, False))
+        progress(f"Throughput: TensorFlow's thread pools {r.threads}; XLA / TF kernels {r.xla_ratio:.3f}")
         out = {"xla_ratio": r.xla_ratio}
         for jit, step in ((True, "xla"), (False, "tf_kernels")):
             rates = r.rates[jit]
@@ -166,7 +168,7 @@ class Throughput:
     def track_inference_seconds_per_group(self, cache, step):
         return cache[step, "inference", "seconds"]
 
-    track_inference_seconds_per_group.unit = "s per group (loop.predict, batch 16, tracing excluded)"
+    track_inference_seconds_per_group.unit = "s per group (loop.predict, batch 16, its step traced beforehand)"
 
     def track_inference_over_matmul_bound(self, cache, step):
         return cache[step, "inference", "matmul"]

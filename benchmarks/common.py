@@ -91,13 +91,17 @@ def pin_threads() -> None:
     """Pin this process (and the children it starts) to ``THREADS`` cores and TF's pools.
 
     The core affinity bounds the pools that size themselves from ``os.cpu_count()`` (the
-    simulation's thread pool, SciPy's FFT workers); TensorFlow's pools are set explicitly
-    when TensorFlow is already loaded (otherwise its environment variables do it).
+    simulation's thread pool, SciPy's FFT workers). TensorFlow's pools are set explicitly
+    when TensorFlow is already loaded, else by :func:`pinned_env`'s variables, which it reads
+    when it starts (set here too: asv's ``setup_cache`` process did not have them, measured
+    2026-11-27, so TensorFlow ran its default pools there).
     """
     if hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, cores[:THREADS])
-    if "tensorflow" in sys.modules:
+    if "tensorflow" not in sys.modules:
+        os.environ.update(pinned_env())
+    else:
         tf = sys.modules["tensorflow"]
         try:
             tf.config.threading.set_intra_op_parallelism_threads(THREADS)

@@ -63,6 +63,7 @@ def train(groups: int, epochs: int, nfs: int, jit_modes: tuple[bool, ...] = (Tru
     r = measure(groups, epochs, nfs, jit_modes, progress=lambda line: print(f"  … {line}", flush=True))
     c, p = r.largest_conv, r.peaks
     print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {r.trainable_params:,} trainable parameters")
+    print(f"  TensorFlow's thread pools: {r.threads}")
     print(f"  forward {r.forward_gflop:.3f} GFLOP per group: 2·H·W·3·3·C_in·C_out summed over the model's "
           f"{r.n_convs} Conv2D ops (read from its traced graph); training ≈ 3× forward")
     print(f"  peaks measured in this process (float32): Conv2D forward {p.conv:.0f} GFLOP/s "

@@ -61,3 +61,21 @@ def test_the_speed_model_counts_the_originals_forward_flops():
     model, X, coords = throughput.speed_model(groups=20, nfs=2)
     assert X.shape == (20, 64, 64, 4) and coords.shape == (20, 1, 2, 4)
     assert sum(c.flops for c in model_forward_conv_flops(model)) / 1e9 == pytest.approx(1.462, abs=5e-4)
+
+
+@pytest.mark.parametrize("configured, variable, expected", [
+    (5, "3", "inter-op 5 (tf.config)"),
+    (0, "3", "inter-op 3 (TF_NUM_INTEROP_THREADS)"),
+    (0, None, "inter-op {cpus} (default)"),
+])
+def test_thread_pools_say_where_each_size_comes_from(monkeypatch, configured, variable, expected):
+    import os
+
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: configured)
+    if variable is None:
+        monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("TF_NUM_INTEROP_THREADS", variable)
+    assert expected.format(cpus=os.cpu_count()) in throughput.thread_pools()

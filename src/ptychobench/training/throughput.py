@@ -67,6 +67,8 @@ class SpeedReport:
     largest_conv: object  # model.flops.ConvCount, the shape of the conv peak
     peaks: Peaks
     rates: dict  # {jit_compile: StepRates}
+    threads: str = ""  # TensorFlow's intra-op and inter-op pools, as :func:`thread_pools` says
+
 
     def gflops(self, groups_per_s: float, training: bool) -> float:
         """The convolution FLOP rate of ``groups_per_s`` (training counts 3× the forward)."""
@@ -98,6 +100,26 @@ def _best_rate(f, gflop: float, rounds: int, repeats: int) -> float:
             f().numpy()
         best = min(best, time.perf_counter() - start)
     return gflop * repeats / best
+
+
+def thread_pools() -> str:
+    """TensorFlow's pool sizes in this process and where they come from (tf.config, the
+    ``TF_NUM_*_THREADS`` variables, else TensorFlow's default: one thread per core)."""
+    import os
+
+    import tensorflow as tf
+
+    parts = []
+    for kind, configured in (("intra", tf.config.threading.get_intra_op_parallelism_threads()),
+                             ("inter", tf.config.threading.get_inter_op_parallelism_threads())):
+        variable = f"TF_NUM_{kind.upper()}OP_THREADS"
+        if configured:
+            parts.append(f"{kind}-op {configured} (tf.config)")
+        elif os.environ.get(variable):
+            parts.append(f"{kind}-op {os.environ[variable]} ({variable})")
+        else:
+            parts.append(f"{kind}-op {os.cpu_count()} (default)")
+    return ", ".join(parts)
 
 
 def matmul_peak_gflops(n: int = 2048, rounds: int = 5, repeats: int = 4) -> float:
@@ -192,4 +214,4 @@ def measure(groups: int = 512, epochs: int = 3, nfs: int = 2, jit_modes: tuple[b
     say("peaks (after)")
     after = conv_peak_gflops(largest), matmul_peak_gflops()
     return SpeedReport(nfs, groups, epochs, count_params(model), sum(c.flops for c in convs) / 1e9, len(convs),
-                       largest, Peaks.from_pairs(before, after), rates)
+                       largest, Peaks.from_pairs(before, after), rates, thread_pools())
