@@ -184,6 +184,12 @@ def main() -> None:
     if args.mode == "simulate":
         simulate(args.size, args.images)
     elif args.mode == "train":
+        from ptychobench.training.throughput import check_sizes
+
+        try:
+            check_sizes(args.groups, args.epochs)
+        except ValueError as err:  # one line and exit status 2, before TensorFlow starts
+            parser.error(f"train: {err}")
         train(args.groups, args.epochs, args.nfs, JIT_CHOICES[args.jit])
     else:
         profile(args.groups, args.nfs, args.warmup, args.steps, args.logdir)

@@ -181,6 +181,14 @@ def inference_groups_per_s(model, X, coords) -> tuple[float, float]:
     return len(X) / (time.perf_counter() - start), end_to_end
 
 
+def check_sizes(groups: int, epochs: int) -> None:
+    """``ValueError`` naming the field unless a steady rate can be measured at these sizes."""
+    if epochs < 2:
+        raise ValueError(f"epochs must be >= 2 (the first is excluded from the steady rate), got {epochs}")
+    if groups < BATCH:
+        raise ValueError(f"groups must fill one batch ({BATCH}), got {groups}")
+
+
 def measure(groups: int = 512, epochs: int = 3, nfs: int = 2, jit_modes: tuple[bool, ...] = (True,),
             progress=None) -> SpeedReport:
     """Train a fresh speed model once per XLA setting in ``jit_modes`` and time its inference.
@@ -192,10 +200,7 @@ def measure(groups: int = 512, epochs: int = 3, nfs: int = 2, jit_modes: tuple[b
     from ptychobench.model.network import count_params
     from ptychobench.training.loop import TrainSettings, train
 
-    if epochs < 2:
-        raise ValueError(f"epochs must be >= 2 (the first is excluded from the steady rate), got {epochs}")
-    if groups < BATCH:
-        raise ValueError(f"groups must fill one batch ({BATCH}), got {groups}")
+    check_sizes(groups, epochs)
     say = progress or (lambda line: None)
     model, _, _ = speed_model(BATCH, nfs)
     convs = model_forward_conv_flops(model)
