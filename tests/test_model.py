@@ -263,7 +263,7 @@ def test_translate_matches_the_formula_in_float64():
     # the weight is non-zero) and one rounding of 1 − |·|: each product of two weights and a
     # value is off by <= 3 eps32 relative, four of them summed: 12 eps32 * max|img| < 1e-6.
     rng = np.random.default_rng(3)
-    img = rng.normal(size=(1, 24, 24, 3)).astype(np.float32)
+    img = rng.normal(size=(1, 20, 28, 3)).astype(np.float32)  # not square: rows and columns kept apart
     offsets = np.array([[[2.25, -1.5], [-0.3, 4.7], [7.9, 0.0]]], np.float32)
     out = phys.translate(tf.constant(img), tf.constant(offsets)).numpy()
     for c in range(3):
@@ -291,13 +291,32 @@ def test_translate_agrees_with_the_originals_projective_op():
     np.testing.assert_allclose(ours, theirs, atol=3e-5 * np.abs(img).max(), rtol=0)
 
 
-def test_reassembly_and_extraction_are_pad_translate_sum_and_translate_crop():
+def test_bilinear_matrices_without_a_start_sample_from_the_first_input_pixel():
+    # start defaults to 0: zero shifts give the identity; a shift of +1 moves every row down one
+    eye = phys.bilinear_matrices(5, 5, tf.constant([0.0, 1.0])).numpy()
+    np.testing.assert_array_equal(eye[0], np.eye(5, dtype=np.float32))
+    np.testing.assert_array_equal(eye[1], np.eye(5, k=-1, dtype=np.float32))
+
+
+def test_translation_ops_carry_the_profilers_scope():
+    """``python scripts/speed.py profile`` counts the translations by their name scope."""
+    from ptychobench.training import profiling
+
+    graph = tf.function(lambda o, c: phys.extract_patches(phys.reassemble_patches(o, c, 70), c, 64)).get_concrete_function(
+        tf.TensorSpec([1, 64, 64, 4], tf.complex64), tf.TensorSpec([1, 1, 2, 4], tf.float32)).graph
+    products = [op for op in graph.get_operations() if op.type in ("MatMul", "BatchMatMulV2", "Einsum")]
+    assert products
+    assert {profiling.categorize(op.name, op.type) for op in products} == {profiling.TRANSLATIONS}
+
+
+@pytest.mark.parametrize("P", [78, 77])  # an odd P - N: pad_to and center_crop put the extra pixel after
+def test_reassembly_and_extraction_are_pad_translate_sum_and_translate_crop(P):
     # Written out with translate, pad and crop (the original's steps), against the folded
     # resampling of reassemble_patches and extract_patches: the same weights, the same sums
     # up to the order of 4 terms (a few eps32 of the largest value; the normaliser's
     # division is where the values are largest).
     rng = np.random.default_rng(5)
-    B, N, C, P = 3, 64, 4, 78
+    B, N, C = 3, 64, 4
     obj = (rng.normal(size=(B, N, N, C)) + 1j * rng.normal(size=(B, N, N, C))).astype(np.complex64)
     rel = rng.uniform(-3, 3, (B, 1, 2, C)).astype(np.float32)
     offsets = -np.transpose(rel[:, 0], (0, 2, 1))
