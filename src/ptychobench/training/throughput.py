@@ -69,7 +69,6 @@ class SpeedReport:
     rates: dict  # {jit_compile: StepRates}
     threads: str = ""  # TensorFlow's intra-op and inter-op pools, as :func:`thread_pools` says
 
-
     def gflops(self, groups_per_s: float, training: bool) -> float:
         """The convolution FLOP rate of ``groups_per_s`` (training counts 3× the forward)."""
         return (3 if training else 1) * self.forward_gflop * groups_per_s
