@@ -3,6 +3,7 @@
     python scripts/speed.py simulate [--size 392 --images 1]   # legacy training-set simulation time, peak RSS
     python scripts/speed.py train [--groups 512 --epochs 3 --nfs 2 --jit both]   # groups/s, fraction of conv and matmul peaks
     python scripts/speed.py profile [--steps 5 --warmup 3 --logdir DIR]   # where a training step's time goes (TF kernels)
+    python scripts/speed.py isa [--caps SSE41,AVX,AVX2 --groups 256]   # `train --jit both` under each oneDNN ISA cap
 
 Rates are set against float32 peaks measured in the same process, never against a figure
 from another machine. The original's recorded numbers (facts §11: size-392 legacy
@@ -55,12 +56,16 @@ def simulate(size: int, images: int) -> None:
     print(f"  s_sim {data.scale_factors['s_sim']:.2f}, mean X {data.X.mean():.4f}")
 
 
-def train(groups: int, epochs: int, nfs: int, jit_modes: tuple[bool, ...] = (True,)) -> None:
+def train(groups: int, epochs: int, nfs: int, jit_modes: tuple[bool, ...] = (True,), json_out: Path | None = None) -> None:
     """Training and inference groups/s of the speed model, once per XLA setting in ``jit_modes``
-    (a fresh model each), against the peaks of this process; with two settings, their ratio."""
+    (a fresh model each), against the peaks of this process; with two settings, their ratio.
+    ``json_out``: also write the report there (``SpeedReport.to_json``)."""
+    from ptychobench.atomic import atomic_write_text
     from ptychobench.training.throughput import measure
 
     r = measure(groups, epochs, nfs, jit_modes, progress=lambda line: print(f"  … {line}", flush=True))
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(r.to_json(), indent=2) + "\n")
     c, p = r.largest_conv, r.peaks
     print(f"training N=64 gridsize 2 batch 16 n_filters_scale {nfs}: {r.trainable_params:,} trainable parameters")
     print(f"  TensorFlow's thread pools: {r.threads}")
@@ -162,6 +167,63 @@ def profile(groups: int, nfs: int, warmup: int, steps: int, logdir: Path) -> Non
     print(f"breakdown: {out}")
 
 
+def isa_sweep(caps: list[str], groups: int, epochs: int, nfs: int, out: Path) -> None:
+    """``train --jit both`` in a fresh process under each oneDNN instruction-set cap; the fit
+    of each training step's time per group against the conv peak (``throughput.split_step_time``).
+
+    Capping oneDNN (``ONEDNN_MAX_CPU_ISA``) changes the rate of the GEMMs that both training
+    steps run their convolutions on, and nothing else, so the fit tells the part of a step that follows the
+    convolution rate from the part that does not. The highest cap is this CPU's own rate.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    from ptychobench.atomic import atomic_write_text
+    from ptychobench.training.throughput import STEP_NAMES, split_step_time
+
+    out.parent.mkdir(parents=True, exist_ok=True)  # before the runs: a bad --out fails now, not after them
+    rungs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, cap in enumerate(caps, 1):
+            print(f"── oneDNN capped at {cap} ({i}/{len(caps)}): train --jit both in a fresh process", flush=True)
+            report = Path(tmp) / f"{cap}.json"
+            subprocess.run([sys.executable, __file__, "train", "--jit", "both", "--groups", str(groups),
+                            "--epochs", str(epochs), "--nfs", str(nfs), "--json", str(report)],
+                           env={**os.environ, "ONEDNN_MAX_CPU_ISA": cap}, check=True)
+            rungs.append({"onednn_max_cpu_isa": cap, **json.loads(report.read_text())})
+    peaks = [r["peaks_gflop_per_s"]["conv"] for r in rungs]
+    train_gflop = 3 * rungs[0]["forward_gflop_per_group"]
+    print(f"\n{'oneDNN cap':<12} {'conv peak':>10} {'matmul peak':>12} {'XLA groups/s':>13} "
+          f"{'TF kernels groups/s':>20} {'XLA / TF':>9}")
+    for r in rungs:
+        p, g = r["peaks_gflop_per_s"], r["groups_per_s"]
+        print(f"{r['onednn_max_cpu_isa']:<12} {p['conv']:>10.0f} {p['matmul']:>12.0f} {g['xla']['train']:>13.1f} "
+              f"{g['tf_kernels']['train']:>20.1f} {r['xla_ratio']:>9.3f}" + ("" if p["steady"] else "  (peaks unsteady)"))
+    summary = {"caps": caps, "groups": groups, "epochs": epochs, "n_filters_scale": nfs, "rungs": rungs}
+    if len(set(peaks)) < 2:
+        print("one conv peak only: no fit (give at least two caps)")
+    else:
+        splits = {name: split_step_time(peaks, [r["groups_per_s"][name]["train"] for r in rungs], train_gflop)
+                  for name in STEP_NAMES.values()}
+        print(f"\nfit per training step, t = slope · G / P_conv + fixed (G = {train_gflop:.3f} GFLOP per group):")
+        for name, split in splits.items():
+            print(f"  {name:<10}  slope {split.slope:.2f}, fixed {split.fixed * 1e3:.1f} ms per group "
+                  f"(rms residual {split.residual * 1e3:.1f} ms)")
+        top = max(peaks)
+        summary["fit"] = {name: {"slope": f.slope, "fixed_s_per_group": f.fixed, "rms_residual_s": f.residual}
+                          for name, f in splits.items()}
+        summary["fitted_xla_ratio"] = {}
+        print("fitted XLA / TF kernels training groups/s, at a conv peak of")
+        for peak, label in ((top, "the highest measured"),
+                            (2 * top, "twice that, as twice the vector width could give at most: extrapolated")):
+            ratio = splits["xla"].groups_per_s(peak) / splits["tf_kernels"].groups_per_s(peak)
+            summary["fitted_xla_ratio"][f"{peak:.0f}"] = ratio
+            print(f"  {peak:.0f} GFLOP/s ({label}): {ratio:.3f}")
+    atomic_write_text(out, json.dumps(summary, indent=2) + "\n")
+    print(f"\nwritten: {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -174,6 +236,14 @@ def main() -> None:
     p.add_argument("--nfs", type=int, default=2)
     p.add_argument("--jit", choices=JIT_CHOICES, default="both",
                    help="XLA-compile the training step: on, off, or both (same process, with their ratio)")
+    p.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    p = sub.add_parser("isa", help="train --jit both under each oneDNN instruction-set cap, and the fit")
+    p.add_argument("--caps", help="comma-separated ONEDNN_MAX_CPU_ISA values, slowest first "
+                                  "(default: those of SSE41, AVX, AVX2, AVX512_CORE this CPU runs)")
+    p.add_argument("--groups", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--nfs", type=int, default=2)
+    p.add_argument("--out", type=Path, default=Path("reports/speed/isa-sweep.json"))
     p = sub.add_parser("profile")
     p.add_argument("--groups", type=int, default=256)
     p.add_argument("--nfs", type=int, default=2)
@@ -190,7 +260,21 @@ def main() -> None:
             check_sizes(args.groups, args.epochs)
         except ValueError as err:  # one line and exit status 2, before TensorFlow starts
             parser.error(f"train: {err}")
-        train(args.groups, args.epochs, args.nfs, JIT_CHOICES[args.jit])
+        train(args.groups, args.epochs, args.nfs, JIT_CHOICES[args.jit], args.json)
+    elif args.mode == "isa":
+        from ptychobench.training.throughput import ISA_LADDER, check_sizes, cpu_flags, isa_caps
+
+        known = [cap for cap, _ in ISA_LADDER]
+        try:
+            check_sizes(args.groups, args.epochs)
+            caps = args.caps.split(",") if args.caps else isa_caps(cpu_flags())
+            if unknown := [cap for cap in caps if cap not in known]:
+                raise ValueError(f"caps: unknown {unknown}; known: {known}")
+        except OSError as err:
+            parser.error(f"isa: cannot read the CPU's flags ({err}); give --caps")
+        except ValueError as err:
+            parser.error(f"isa: {err}")
+        isa_sweep(caps, args.groups, args.epochs, args.nfs, args.out)
     else:
         profile(args.groups, args.nfs, args.warmup, args.steps, args.logdir)
 

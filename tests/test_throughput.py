@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from ptychobench.training import throughput
@@ -79,3 +80,62 @@ def test_thread_pools_say_where_each_size_comes_from(monkeypatch, configured, va
     else:
         monkeypatch.setenv("TF_NUM_INTEROP_THREADS", variable)
     assert expected.format(cpus=os.cpu_count()) in throughput.thread_pools()
+
+
+def test_the_report_as_json_names_each_training_step():
+    rates = [StepRates(True, 30.0, 80.0, 50.0, (1.0, 1.0)), StepRates(False, 24.0, 70.0, 40.0, (1.0, 1.0))]
+    data = _report(rates).to_json()
+    assert data["peaks_gflop_per_s"] == {"conv": 150.0, "matmul": 120.0, "steady": True}
+    assert data["groups_per_s"] == {"xla": {"train": 30.0, "inference": 80.0, "inference_end_to_end": 50.0},
+                                    "tf_kernels": {"train": 24.0, "inference": 70.0, "inference_end_to_end": 40.0}}
+    assert data["xla_ratio"] == pytest.approx(1.25, rel=1e-12)
+    assert _report(rates[:1]).to_json()["xla_ratio"] is None  # JSON has no NaN
+
+
+AMD_FLAGS = "fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2"
+INTEL_FLAGS = AMD_FLAGS + " avx512f avx512dq avx512cd avx512bw avx512vl"
+
+
+@pytest.mark.parametrize("flags, caps", [
+    (AMD_FLAGS, ["SSE41", "AVX", "AVX2"]),
+    (INTEL_FLAGS, ["SSE41", "AVX", "AVX2", "AVX512_CORE"]),
+    ("fpu sse sse2 sse4_1 sse4_2", ["SSE41"]),
+])
+def test_the_isa_caps_stop_at_what_the_cpu_runs(flags, caps):
+    cpuinfo = f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    assert throughput.isa_caps(throughput.cpu_flags(cpuinfo)) == caps
+
+
+def test_cpu_flags_need_a_flags_line():
+    with pytest.raises(ValueError, match="flags"):
+        throughput.cpu_flags("processor\t: 0\nmodel name\t: Some CPU\n")
+
+
+def test_the_time_split_recovers_a_written_out_step_time():
+    # t = slope · G / P + fixed, written out: G = 4.386 GFLOP, slope 1.05, fixed 6 ms per group
+    G, slope, fixed = 4.386, 1.05, 0.006
+    peaks = np.array([60.0, 115.0, 150.0])
+    rates = 1 / (slope * G / peaks + fixed)
+    split = throughput.split_step_time(peaks, rates, G)
+    assert split.slope == pytest.approx(slope, rel=1e-9)
+    assert split.fixed == pytest.approx(fixed, rel=1e-9)
+    assert split.residual == pytest.approx(0.0, abs=1e-12)
+    assert split.groups_per_s(300.0) == pytest.approx(1 / (slope * G / 300.0 + fixed), rel=1e-9)
+
+
+def test_the_time_split_fits_by_least_squares():
+    # two runs at one peak, one at another: the fit passes through the mean time at the first
+    split = throughput.split_step_time([100.0, 100.0, 200.0], [1 / 0.030, 1 / 0.040, 1 / 0.020], 1.0)
+    assert split.slope * 1.0 / 100.0 + split.fixed == pytest.approx(0.035, rel=1e-9)
+    assert split.slope * 1.0 / 200.0 + split.fixed == pytest.approx(0.020, rel=1e-9)
+    assert split.residual == pytest.approx(np.sqrt(2 * 0.005**2 / 3), rel=1e-9)
+
+
+@pytest.mark.parametrize("peaks, rates, field", [
+    ([100.0, 100.0], [10.0, 11.0], "two distinct"),
+    ([100.0, 200.0], [10.0], "equal-length"),
+    ([100.0, 0.0], [10.0, 11.0], "positive"),
+])
+def test_the_time_split_refuses_what_cannot_be_fitted(peaks, rates, field):
+    with pytest.raises(ValueError, match=field):
+        throughput.split_step_time(peaks, rates, 4.386)

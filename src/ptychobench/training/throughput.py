@@ -14,6 +14,7 @@ FLOPs are the model's convolutions only (:mod:`ptychobench.model.flops`): forwar
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -83,6 +84,26 @@ class SpeedReport:
         if set(self.rates) != {True, False}:
             return float("nan")
         return self.rates[True].train / self.rates[False].train
+
+
+    def to_json(self) -> dict:
+        """The peaks and, per training step (``"xla"``, ``"tf_kernels"``), the rates: what
+        ``speed.py train --json`` writes and ``speed.py isa`` reads back."""
+        c = self.largest_conv
+        return {
+            "n_filters_scale": self.n_filters_scale, "groups": self.groups, "epochs": self.epochs,
+            "forward_gflop_per_group": self.forward_gflop, "threads": self.threads,
+            "peaks_gflop_per_s": {"conv": self.peaks.conv, "matmul": self.peaks.matmul, "steady": self.peaks.steady},
+            "largest_conv": None if c is None else {"output_hw": list(c.output_hw), "kernel": list(c.kernel)},
+            "groups_per_s": {STEP_NAMES[jit]: {"train": r.train, "inference": r.inference,
+                                               "inference_end_to_end": r.inference_end_to_end}
+                             for jit, r in self.rates.items()},
+            "xla_ratio": None if math.isnan(self.xla_ratio) else self.xla_ratio,
+        }
+
+
+#: the two training steps, by their ``TrainSettings.jit_compile``
+STEP_NAMES = {True: "xla", False: "tf_kernels"}
 
 
 def _best_rate(f, gflop: float, rounds: int, repeats: int) -> float:
@@ -219,3 +240,75 @@ def measure(groups: int = 512, epochs: int = 3, nfs: int = 2, jit_modes: tuple[b
     after = conv_peak_gflops(largest), matmul_peak_gflops()
     return SpeedReport(nfs, groups, epochs, count_params(model), sum(c.flops for c in convs) / 1e9, len(convs),
                        largest, Peaks.from_pairs(before, after), rates, thread_pools())
+
+
+# --- How the step's time splits with the GEMM rate (issue 14: the AVX-512 question) -------------
+#
+# Both training steps run their convolutions through oneDNN's sgemm (Eigen's spatial
+# convolution with TensorFlow's oneDNN contraction kernel; ``ONEDNN_VERBOSE=1`` lists the
+# same ``gemm_api`` calls for both), and oneDNN picks its instruction set when the process
+# starts, capped by ``ONEDNN_MAX_CPU_ISA``. Rerunning the same measurement under each cap
+# changes the convolution rate and nothing else, which splits a step's time into a part that
+# follows the convolution rate and a part that does not.
+
+#: oneDNN's instruction-set caps (``ONEDNN_MAX_CPU_ISA``), slowest first, with the
+#: ``/proc/cpuinfo`` flag a CPU needs for each
+ISA_LADDER = (("SSE41", "sse4_1"), ("AVX", "avx"), ("AVX2", "avx2"), ("AVX512_CORE", "avx512f"))
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The instruction-set flags of the first CPU in ``cpuinfo`` (default: ``/proc/cpuinfo``)."""
+    if cpuinfo is None:
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return set(value.split())
+    raise ValueError("cpuinfo has no 'flags' line")
+
+
+def isa_caps(flags: set[str]) -> list[str]:
+    """The caps of :data:`ISA_LADDER` this CPU can run, slowest first; the last is its own best."""
+    return [cap for cap, flag in ISA_LADDER if flag in flags]
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Training time per group as ``t = slope · G / P + fixed`` over a sweep of conv peaks ``P``.
+
+    ``G`` is the training GFLOP per group (3× the forward convolutions), so ``G / P`` is the
+    time the convolutions would take at the peak; ``slope`` near 1 means they run at it.
+    ``fixed`` (seconds per group) does not follow the convolution rate: the glue between the
+    convolutions, executor overhead, the optimizer.
+    """
+
+    slope: float
+    fixed: float
+    train_gflop: float
+    residual: float  # root mean square of the fit's residuals, seconds per group
+
+    def groups_per_s(self, conv_peak: float) -> float:
+        """The fitted training rate at a conv peak of ``conv_peak`` GFLOP/s."""
+        return 1.0 / (self.slope * self.train_gflop / conv_peak + self.fixed)
+
+
+def split_step_time(conv_peaks, groups_per_s, train_gflop: float) -> TimeSplit:
+    """Least-squares :class:`TimeSplit` of training rates measured at different conv peaks.
+
+    conv_peaks, groups_per_s : sequences of equal length (GFLOP/s, groups/s), one entry per
+    run; at least two distinct peaks. ``ValueError`` naming the field otherwise.
+    """
+    peaks = np.asarray(conv_peaks, dtype=float)
+    rates = np.asarray(groups_per_s, dtype=float)
+    if peaks.shape != rates.shape or peaks.ndim != 1:
+        raise ValueError(f"conv_peaks and groups_per_s must be equal-length sequences, got {peaks.shape} "
+                         f"and {rates.shape}")
+    if len(np.unique(peaks)) < 2:
+        raise ValueError(f"conv_peaks must hold at least two distinct values, got {peaks.tolist()}")
+    if not (np.all(peaks > 0) and np.all(rates > 0)):
+        raise ValueError("conv_peaks and groups_per_s must be positive")
+    design = np.stack([train_gflop / peaks, np.ones_like(peaks)], axis=1)
+    (slope, fixed), *_ = np.linalg.lstsq(design, 1.0 / rates, rcond=None)
+    residual = float(np.sqrt(np.mean((design @ [slope, fixed] - 1.0 / rates) ** 2)))
+    return TimeSplit(float(slope), float(fixed), train_gflop, residual)
