@@ -10,6 +10,10 @@ from another machine. ``scripts/speed.py train`` prints a :class:`SpeedReport`;
 
 FLOPs are the model's convolutions only (:mod:`ptychobench.model.flops`): forward
 ``F`` GFLOP per group, training ``3 F`` (forward, input and filter gradients).
+
+:func:`split_step_time` fits training rates measured under different oneDNN instruction-set
+caps (``scripts/speed.py isa``): the part of a step that follows the convolution rate, and
+the part that does not (docs/training-profile.md, "What an AVX-512 machine changes").
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ import numpy as np
 
 #: the speed model's shapes
 N, CHANNELS, BATCH = 64, 4, 16
+
+#: the two training steps, by their ``TrainSettings.jit_compile``
+STEP_NAMES = {True: "xla", False: "tf_kernels"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,6 @@ class SpeedReport:
             return float("nan")
         return self.rates[True].train / self.rates[False].train
 
-
     def to_json(self) -> dict:
         """The peaks and, per training step (``"xla"``, ``"tf_kernels"``), the rates: what
         ``speed.py train --json`` writes and ``speed.py isa`` reads back."""
@@ -100,10 +106,6 @@ class SpeedReport:
                              for jit, r in self.rates.items()},
             "xla_ratio": None if math.isnan(self.xla_ratio) else self.xla_ratio,
         }
-
-
-#: the two training steps, by their ``TrainSettings.jit_compile``
-STEP_NAMES = {True: "xla", False: "tf_kernels"}
 
 
 def _best_rate(f, gflop: float, rounds: int, repeats: int) -> float:
