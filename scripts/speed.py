@@ -173,7 +173,7 @@ def isa_sweep(caps: list[str], groups: int, epochs: int, nfs: int, out: Path) ->
 
     Capping oneDNN (``ONEDNN_MAX_CPU_ISA``) changes the rate of the GEMMs that both training
     steps run their convolutions on, and nothing else, so the fit tells the part of a step that follows the
-    convolution rate from the part that does not. The highest cap is this CPU's own rate.
+    convolution rate from the part that does not. By default the highest cap is this CPU's own.
     """
     import subprocess
     import sys

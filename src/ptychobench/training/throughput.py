@@ -247,8 +247,8 @@ def measure(groups: int = 512, epochs: int = 3, nfs: int = 2, jit_modes: tuple[b
 # --- How the step's time splits with the GEMM rate (issue 14: the AVX-512 question) -------------
 #
 # Both training steps run their convolutions through oneDNN's sgemm (Eigen's spatial
-# convolution with TensorFlow's oneDNN contraction kernel; ``ONEDNN_VERBOSE=1`` lists the
-# same ``gemm_api`` calls for both), and oneDNN picks its instruction set when the process
+# convolution with TensorFlow's oneDNN contraction kernel; ``ONEDNN_VERBOSE=1`` lists only
+# ``gemm_api`` calls for both, summing to the convolutions' FLOPs), and oneDNN picks its instruction set when the process
 # starts, capped by ``ONEDNN_MAX_CPU_ISA``. Rerunning the same measurement under each cap
 # changes the convolution rate and nothing else, which splits a step's time into a part that
 # follows the convolution rate and a part that does not.
