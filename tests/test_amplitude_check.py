@@ -1,5 +1,7 @@
 """The amplitude parity check on fabricated runs with known answers: on the gauge passes,
-off it fails, at the tolerance boundary it flips, and a saturated head is predicted."""
+off it fails, at the tolerance boundary it flips, and a saturated head is predicted; the
+faithful bands judge both directions, and a failed run, a missing distribution or a
+non-finite number fails a row instead of crashing the check."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from ptychobench.parity.checks import check_amplitude
+from ptychobench.parity import checks, trained
 from ptychobench.pipelines.common import RunResult
 from ptychobench.evaluation.metrics import amplitude_metrics, expected_gauge
 
@@ -29,14 +31,117 @@ def fake_run(pipeline: str, factor: float, g: float = 0.3) -> RunResult:
     covered = np.ones(truth.shape, bool)
     metrics = amplitude_metrics(np.abs(stitched), truth, covered, gauge)
     metrics["head_saturation"] = 0.0
+    metrics["output_level"] = float(np.abs(stitched).mean())
     return RunResult(pipeline=pipeline, profile="smoke", seed=0, nphotons=1e9, config={"amp_activation": "sigmoid"},
                      modern_config=None, scale_factors=factors, stages=[], metrics=metrics, training={},
                      architecture=[], trainable_params=0, provenance={},
                      arrays={"stitched": stitched, "truth": truth, "covered": covered})
 
 
+def faithful(spread: float = 0.02, **factors) -> dict:
+    """A distribution of 10 'seeds' per quantity around the factor-1 fake runs' values, spread
+    over ``± spread`` of each value; ``factors`` moves one quantity's distribution by a factor."""
+    runs = {}
+    for pipeline in ("legacy", "modern"):
+        m = fake_run(pipeline, 1.0).metrics
+        runs[pipeline] = {q: list(np.linspace(1 - spread, 1 + spread, 10) * m[q] * factors.get(q, 1.0)
+                                  + (q == "head_saturation") * np.linspace(0, 0.01, 10)) for q in trained.QUANTITIES}
+    return {"smoke": {"nphotons": 1e9, "seeds": list(range(100, 110)), "commit": "fabricated", "runs": runs}}
+
+
+def check_amplitude(legacy, modern, reference=None, **kwargs):
+    return checks.check_amplitude(legacy, modern, reference=faithful() if reference is None else reference, **kwargs)
+
+
 def test_on_gauge_passes():
     assert check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 1.0)).passed
+
+
+def physics_passed(result) -> bool:
+    """The verdict of the physics rows alone (the bands are tested on their own below)."""
+    return all(r["passed"] for r in result.rows if not r["tolerance"].startswith("trained."))
+
+
+def _failed(result):
+    return [row["what"] for row in result.rows if not row["passed"]]
+
+
+@pytest.mark.parametrize("quantity", ["pearson", "ssim", "output_level", "gauge_corrected_ratio"])
+@pytest.mark.parametrize("direction", [1.2, 1 / 1.2])
+def test_band_fails_both_directions_and_names_the_quantity(quantity, direction):
+    """A faithful distribution 20% above (or below) what the run gives: the run left the band
+    on that side (a rescue fails as surely as a loss), and only that quantity's rows fail."""
+    result = check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 1.0),
+                             reference=faithful(**{quantity: direction}))
+    assert not result.passed
+    assert {w.split(" (")[0] for w in _failed(result)} == {f"legacy {quantity}", f"modern {quantity}"}, _failed(result)
+    side = "below" if direction > 1 else "above"
+    assert any(f" is {side} [" in p for p in result.problems), result.problems
+
+
+def test_band_edges_from_the_distribution():
+    """The band is [min - R, max + R]: a value just inside passes, just outside fails."""
+    ref = faithful()
+    values = ref["smoke"]["runs"]["legacy"]["output_level"]
+    lo, hi = trained.band(values, floor=0.0)
+    R = max(values) - min(values)
+    assert lo == pytest.approx(min(values) - R) and hi == pytest.approx(max(values) + R)
+
+    def passes(level):
+        run = fake_run("legacy", 1.0)
+        run.metrics["output_level"] = level
+        rows = [r for r in check_amplitude(run, fake_run("modern", 1.0), ref).rows
+                if r["what"].startswith("legacy output_level")]
+        return rows[0]["passed"]
+
+    assert passes(hi * (1 - 1e-9)) and passes(lo * (1 + 1e-9))
+    assert not passes(hi * (1 + 1e-6)) and not passes(lo * (1 - 1e-6))
+
+
+def test_floor_widens_a_distribution_whose_values_coincide():
+    assert trained.band([1.0] * 10, floor=0.01) == (0.99, 1.01)
+
+
+def test_false_alarm_rate_of_the_band():
+    """Monte Carlo: a fresh normal draw leaves the band of 10 normal draws about 0.2% of the
+    time (the rate the module states); with half the widening it would be ~1.7%."""
+    rate = trained.false_alarm_rate(10, draws=400_000, seed=3)
+    assert 0.0012 < rate < 0.0026
+    assert trained.false_alarm_rate(10, widen=0.5, draws=400_000, seed=3) > 5 * rate
+
+
+def test_no_distribution_for_the_profile_fails_and_says_how_to_record_one():
+    result = check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 1.0), reference={})
+    assert not result.passed
+    assert any("scripts/faithful_seeds.py --profile smoke" in p for p in result.problems)
+
+
+def test_distribution_at_another_dose_fails():
+    ref = faithful()
+    ref["smoke"]["nphotons"] = 1e5
+    result = check_amplitude(fake_run("legacy", 1.0), fake_run("modern", 1.0), reference=ref)
+    assert not result.passed and any("1e+05 photons" in p for p in result.problems)
+
+
+def test_failed_run_fails_its_row():
+    modern = fake_run("modern", 1.0)
+    modern.failure = "loss became NaN at epoch 2"
+    result = check_amplitude(fake_run("legacy", 1.0), modern)
+    assert not result.passed
+    assert any("modern (seed 0): training failed: loss became NaN" in p for p in result.problems)
+
+
+def test_non_finite_numbers_fail_rows_instead_of_crashing():
+    """A NaN pearson (flat output) and an all-zero reconstruction (ratio 0: ln would raise)
+    each fail their rows with a message."""
+    flat = fake_run("modern", 1.0)
+    flat.metrics["pearson"] = float("nan")
+    result = check_amplitude(fake_run("legacy", 1.0), flat)
+    assert any(w.startswith("modern pearson") for w in _failed(result))
+    dark = fake_run("legacy", 0.0)
+    result = check_amplitude(dark, fake_run("modern", 1.0))
+    assert not result.passed
+    assert any("ln(ratio / (G x head clip))" in w for w in _failed(result))
 
 
 @pytest.mark.parametrize("pipeline", ["legacy", "modern"])
@@ -58,7 +163,7 @@ def test_tolerance_boundary(pipeline, sign):
     def outcome(log_factor):
         runs = {"legacy": fake_run("legacy", 1.0), "modern": fake_run("modern", 1.0)}
         runs[pipeline] = fake_run(pipeline, math.exp(sign * log_factor))
-        return check_amplitude(runs["legacy"], runs["modern"]).passed
+        return physics_passed(check_amplitude(runs["legacy"], runs["modern"]))
 
     assert outcome(0.97 * TOL)
     assert not outcome(1.03 * TOL)
@@ -69,7 +174,7 @@ def test_saturated_head_is_predicted():
     physics predicts (it passes), and its bias equals |ln head clip|."""
     modern = fake_run("modern", 1.0, g=3.0)
     result = check_amplitude(fake_run("legacy", 1.0), modern)
-    assert result.passed, result.problems
+    assert physics_passed(result), result.problems
     clip = result.details["modern"]["head_clip"]
     assert clip < 0.7
     assert modern.metrics["amplitude_bias"] == pytest.approx(abs(math.log(clip)), rel=1e-6)

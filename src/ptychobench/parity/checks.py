@@ -96,13 +96,23 @@ class _Rows:
             self.problems.append(f"{what} = {_fmt(value)} > {limit:g} ({section}.{name})")
         return ok
 
+    def inside(self, what: str, value: float, lo: float, hi: float, tolerance: str) -> bool:
+        """``lo <= value <= hi`` (NaN fails); the message says on which side it left."""
+        ok = bool(lo <= value <= hi)
+        self.rows.append({"what": what, "value": float(value), "limit": [lo, hi], "tolerance": tolerance,
+                          "passed": ok})
+        if not ok:
+            side = "below" if value < lo else "above" if value > hi else "not finite, outside"
+            self.problems.append(f"{what}: {_fmt(value)} is {side} [{_fmt(lo)}, {_fmt(hi)}] ({tolerance})")
+        return ok
+
     def equal(self, what: str, got, expected) -> bool:
         """Exact equality (integers, strings, booleans, copies of the same values)."""
         ok = bool(np.array_equal(got, expected)) if isinstance(got, np.ndarray) else got == expected
         self.rows.append({"what": what, "value": _plain(got), "limit": _plain(expected),
                           "tolerance": "exact", "passed": ok})
         if not ok:
-            self.problems.append(f"{what}: got {_short(got)}, expected {_short(expected)}")
+            self.problems.append(f"{what}: {_difference(got, expected)}")
         return ok
 
     def fail(self, message: str) -> None:
@@ -110,6 +120,8 @@ class _Rows:
         self.problems.append(message)
 
     def result(self, name: str, reference: str, details: dict) -> CheckResult:
+        if not self.rows:
+            self.fail("no comparison was made: a check that compares nothing cannot pass")
         return CheckResult(name, not self.problems, reference, self.problems, self.rows, details)
 
 
@@ -119,6 +131,19 @@ def _plain(x):
     if isinstance(x, (np.floating, np.integer, np.bool_)):
         return x.item()
     return x
+
+
+def _difference(got, expected) -> str:
+    """What differs between two values, in words: for arrays the shapes, or the count of
+    differing elements and the first few with their indices and both values."""
+    if not (isinstance(got, np.ndarray) or isinstance(expected, np.ndarray)):
+        return f"got {_short(got)}, expected {_short(expected)}"
+    a, b = np.asarray(got), np.asarray(expected)
+    if a.shape != b.shape:
+        return f"shape {a.shape}, expected {b.shape}"
+    differ = np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else (a == b)))
+    first = ", ".join(f"[{', '.join(map(str, i))}] {a[tuple(i)]!r} != {b[tuple(i)]!r}" for i in differ[:3])
+    return f"{len(differ)} of {a.size} elements differ; first: {first}"
 
 
 def _short(x) -> str:
@@ -817,49 +842,67 @@ def _as_list(runs):
     return list(runs) if isinstance(runs, (list, tuple)) else [runs]
 
 
-def check_amplitude(legacy_runs, modern_runs, name: str = "amplitude") -> CheckResult:
-    """Amplitude of the trained runs: each against its own gauge, against the physics'
-    prediction (gauge × head clip, saturation included), and against each other.
+def abs_log(x: float) -> float:
+    """``|ln x|``, and ``inf`` where ``x`` is not a positive finite number (a row then fails)."""
+    return abs(math.log(x)) if math.isfinite(x) and x > 0 else math.inf
 
-    ``legacy_runs`` / ``modern_runs``: one run, or one per seed. With several seeds the
-    comparisons are made on the **median over seeds** (the stated test: trained outcomes are
-    bimodal across seeds, and the median follows the majority basin, so one lottery draw
-    neither passes nor fails the suite on its own); every seed's numbers are in the details.
 
-    Reference: the gauge formula and head clip written out in :func:`predicted_ratio`; the
-    other pipeline (both residuals ``ratio / (G·clip)`` must agree).
+def check_amplitude(legacy_runs, modern_runs, name: str = "amplitude", modern_key: str = "modern",
+                    reference: dict | None = None) -> CheckResult:
+    """The trained runs: each judged against the faithful seed distribution, and the amplitude
+    against the physics' prediction (gauge × head clip) and against the other pipeline.
+
+    ``legacy_runs`` / ``modern_runs``: one run, or one per seed; ``modern_key`` names the modern
+    scenario's entry in the distribution (``modern`` is gs2_ideal, ``modern_gs1_ideal`` …).
+
+    1. **The faithful distribution** (:func:`.trained.band_rows`): pearson, SSIM, head
+       saturation, output level and gauge-corrected ratio of each pipeline, each in both
+       directions, against ``faithful_seeds.json`` (the faithful code at seeds it never runs
+       here). This is what judges a collapsed modern run: its saturation and level must be
+       the faithful collapse's, and a rescue fails as surely as a darker output.
+    2. **The physics' prediction** (:func:`predicted_ratio`, written out): ``|ln(ratio / (G ×
+       clip))|`` per pipeline and between the pipelines. For legacy, whose head never clips,
+       this is the gauge itself; for a saturated modern head, the prediction is the ceiling's
+       and the row holds for any flat output at the ceiling (the bands judge that case).
+
+    With several seeds the comparisons are made on the **median over seeds**: trained outcomes
+    are bimodal across seeds and the median follows the majority basin; every seed's numbers
+    are in the details. A failed run or a non-finite number fails its row with a message.
+
+    Reference: ``faithful_seeds.json``; the gauge formula and head clip written out in
+    :func:`predicted_ratio`; the other pipeline.
     """
+    from . import trained
+
     r = _Rows()
     details, residual = {}, {}
-    for pipeline, runs in (("legacy", _as_list(legacy_runs)), ("modern", _as_list(modern_runs))):
-        failed = [run for run in runs if run.failure]
-        for run in failed:
-            r.fail(f"{pipeline} (seed {run.seed}): training failed: {run.failure}")
-        runs = [run for run in runs if not run.failure]
+    pairs = (("legacy", "legacy", _as_list(legacy_runs)), ("modern", modern_key, _as_list(modern_runs)))
+    for pipeline, key, all_runs in pairs:
+        trained.band_rows(r, key, all_runs, reference)
+        runs = [run for run in all_runs if not run.failure]  # band_rows failed the others
         if not runs:
             continue
         per_seed = []
         for run in runs:
             pred = predicted_ratio(run)
-            per_seed.append({"seed": run.seed, **{k: run.metrics[k] for k in (
+            per_seed.append({"seed": run.seed, **{k: run.metrics.get(k, math.nan) for k in (
                 "coverage", "amplitude_ratio", "amplitude_ratio_ls", "expected_gauge", "gauge_corrected_ratio",
-                "amplitude_bias", "head_saturation", "pearson")}, **pred,
+                "amplitude_bias", "head_saturation", "output_level", "pearson", "ssim")}, **pred,
                 "residual": run.metrics["amplitude_ratio"] / pred["predicted_ratio"]})
         med = {k: float(np.median([p[k] for p in per_seed])) for k in ("residual", "amplitude_bias", "head_clip")}
         residual[pipeline] = med["residual"]
-        details[pipeline] = {**per_seed[0], "median": med, "seeds": per_seed}
-        tag = f"{pipeline}" + (f" (median of {len(runs)} seeds)" if len(runs) > 1 else "")
+        details[pipeline] = {**per_seed[0], "key": key, "median": med, "seeds": per_seed}
+        tag = f"{key}" + (f" (median of {len(runs)} seeds)" if len(runs) > 1 else "")
         r.within(f"{tag}: |ln(ratio / (G x head clip))| (the physics' prediction)",
-                 abs(math.log(med["residual"])), "amplitude", "residual_abs_log")
+                 abs_log(med["residual"]), "amplitude", "residual_abs_log")
         r.within(f"{tag}: |amplitude_bias - |ln head clip||",
-                 abs(med["amplitude_bias"] - abs(math.log(med["head_clip"]))), "amplitude", "residual_abs_log")
-        if pipeline == "legacy":
-            r.within(f"{tag}: amplitude_bias in its own gauge", med["amplitude_bias"], "amplitude",
-                     "legacy_bias_abs_log")
+                 abs(med["amplitude_bias"] - abs_log(med["head_clip"])), "amplitude", "residual_abs_log")
     if len(residual) == 2:
-        r.within("legacy vs modern: |ln(residual_legacy / residual_modern)|",
-                 abs(math.log(residual["legacy"] / residual["modern"])), "amplitude", "residual_abs_log")
-    return r.result(name, "gauge formula x head clip written out; the other pipeline", details)
+        r.within(f"legacy vs {modern_key}: |ln(residual_legacy / residual_modern)|",
+                 abs_log(residual["legacy"] / residual["modern"]), "amplitude", "residual_abs_log")
+    details["faithful"] = trained.reference_provenance(reference)
+    return r.result(name, "faithful seed distribution (parity/faithful_seeds.json); gauge formula x head clip "
+                    "written out; the other pipeline", details)
 
 
 # --- recorded numbers ----------------------------------------------------------------------------------------

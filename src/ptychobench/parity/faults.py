@@ -44,6 +44,9 @@ class Fault:
     checks: frozenset
     tier: str = "static"
     doc: str = ""
+    #: the comparisons (rows) that must fail: each is the start of a failed row's ``what`` in
+    #: one of ``checks``
+    rows: tuple = ()
 
 
 def _patch_default(cls, field_name: str, value):
@@ -326,12 +329,36 @@ def reconstruction_squared():
     return _wrap(loop, "predict", squared)
 
 
+def structure_scrambled():
+    """Inference returns every patch, but at another group's place: the mean is kept, the
+    structure is gone (a shuffle before stitching, seeded)."""
+    def scrambled(f):
+        def predict(model, X_in, coords_relative, batch_size=16):
+            trimmed, amp = f(model, X_in, coords_relative, batch_size)
+            order = np.random.default_rng(0).permutation(len(trimmed))
+            return trimmed[order], amp[order]
+        return predict
+    return _wrap(loop, "predict", scrambled)
+
+
+def gauge_shifted_5pct():
+    """Inference returns the object 5% too bright: the structure is kept, the gauge moves by 5%."""
+    def brighter(f):
+        def predict(model, X_in, coords_relative, batch_size=16):
+            trimmed, amp = f(model, X_in, coords_relative, batch_size)
+            return trimmed * np.float32(1.05), amp
+        return predict
+    return _wrap(loop, "predict", brighter)
+
+
 def _faults(*rows) -> dict:
     out = {}
-    for apply, checks, *tier in rows:
+    for apply, checks, *more in rows:
         name = apply.__name__
         doc = apply.__doc__.strip().splitlines()[0]
-        out[name] = Fault(name, apply, frozenset(checks), tier[0] if tier else "static", doc)
+        tier = more[0] if more else "static"
+        must_fail = tuple(more[1]) if len(more) > 1 else ()
+        out[name] = Fault(name, apply, frozenset(checks), tier, doc, must_fail)
     return out
 
 

@@ -171,11 +171,13 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
         live = progress.child(_label("modern", scenario))
         prep = modern.prepare(profile, seed, scenario=scenario, probe_file=probe_file, progress=live)
         key = f"modern_{scenario}"
-        outcome.runs[key], _ = _train_and_evaluate(prep, live)
+        outcome.runs[key], result = _train_and_evaluate(prep, live)
+        if keep_models:
+            outcome.models[key] = (prep, result)
         del prep
         gc.collect()
         scenario_checks.append(checks.check_amplitude(outcome.runs["legacy"], outcome.runs[key],
-                                                      name=f"amplitude_{scenario}"))
+                                                      name=f"amplitude_{scenario}", modern_key=key))
         progress.check(scenario_checks[-1])
         if not outcome.runs[key].failure:
             outcome.explanations[key] = {**explain(outcome.runs[key]), "pipeline": key}

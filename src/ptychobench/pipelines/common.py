@@ -178,6 +178,9 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
     obj_amp = np.abs(trimmed)
     central = obj_amp[:, prep.spec.N // 4 : 3 * prep.spec.N // 4, prep.spec.N // 4 : 3 * prep.spec.N // 4]
     result_metrics["head_saturation"] = float(np.mean(central >= 0.99 * ceiling))
+    # the head's mean output in its own units over the same central N/2 x N/2 of every patch:
+    # what a collapsed run collapses to, and what a gauge change moves
+    result_metrics["output_level"] = float(central.mean(dtype=np.float64))
     factors = {
         **prep.test.scale_factors,
         "s_c": prep.s_c,
