@@ -155,7 +155,7 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
     seed, all of one profile and dose. A failed run fails a row of its own; a profile, dose or
     key without a recorded distribution fails one row that says how to record it.
     """
-    from .checks import _fmt
+    from .checks.rows import _fmt
 
     runs = list(runs)
     for run in runs:
@@ -189,9 +189,9 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
 def judge(runs: dict, reference: dict | None = None):
     """A check of ``{key: [run, ...]}`` against the faithful bands alone (``faithful_seeds.py``'s
     hold-out verdict)."""
-    from .checks import _Rows
+    from .checks.rows import Rows
 
-    r = _Rows()
+    r = Rows()
     for key, key_runs in runs.items():
         band_rows(r, key, key_runs, reference)
     return r.result("faithful_bands", "faithful seed distribution (faithful_seeds.json)", {})
