@@ -113,7 +113,7 @@ def _difference(got, expected) -> str:
     a, b = np.asarray(got), np.asarray(expected)
     if a.shape != b.shape:
         return f"shape {a.shape}, expected {b.shape}"
-    differ = np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else (a == b)))
+    differ = np.argwhere(a != b)  # NaN differs from everything, itself included, as in ``equal``
     first = ", ".join(f"[{', '.join(map(str, i))}] {a[tuple(i)]!r} != {b[tuple(i)]!r}" for i in differ[:3])
     return f"{len(differ)} of {a.size} elements differ; first: {first}"
 
