@@ -193,6 +193,34 @@ def intensity_scale_trains():
         lambda cls, cfg, amp_channels, scale_variant="constant": original(cls, cfg, amp_channels, "trainable")))
 
 
+def scale_input_multiplied():
+    """The intensity scaler multiplies its input by exp(log_scale) instead of dividing."""
+    def call(self, x, inverse=False):
+        return x * network.tf.exp(self.log_scale)
+    return mock.patch.object(network.IntensityScale, "call", call)
+
+
+def phase_head_without_pi():
+    """The phase head's pi * tanh loses its pi (phases confined to (-1, 1))."""
+    return _wrap(network, "_activation",
+                 lambda f: lambda name: network.tf.tanh if name == "pi_tanh" else f(name))
+
+
+def phase_sign_flipped():
+    """The object is combined as amp * exp(-i phase): the conjugate of the original's."""
+    def object_patches(f):
+        def conjugate(self, x):
+            return network.tf.math.conj(f(self, x))
+        return conjugate
+    return _wrap(network.PtychoPINN, "object_patches", object_patches)
+
+
+def dose_ignored():
+    """The dataset-derived scale is computed for 1e9 photons whatever the dose asks."""
+    return _wrap(forward, "dataset_intensity_scale",
+                 lambda f: lambda pattern_energy, nphotons: f(pattern_energy, 1e9))
+
+
 # --- configuration and loss ------------------------------------------------------------------------------
 
 
@@ -293,6 +321,16 @@ def grid_tile_centre_shifted():
     return mock.patch.object(stitching, "stitch_grid", shifted)
 
 
+def evaluation_centres_swapped():
+    """The modern evaluation stitches every group at [y, x] instead of [x, y]."""
+    def swapped(f):
+        def reconstruct(prep, trimmed):
+            flipped = prep.test.coords_offsets[:, :, ::-1]
+            return f(dataclasses.replace(prep, test=dataclasses.replace(prep.test, coords_offsets=flipped)), trimmed)
+        return reconstruct
+    return _wrap(modern, "reconstruct", swapped)
+
+
 def gauge_without_intensity_ratio():
     """The expected gauge forgets the s_c / exp(log_scale) factor."""
     return mock.patch.object(metrics, "expected_gauge",
@@ -362,6 +400,9 @@ def _faults(*rows) -> dict:
     return out
 
 
+#: The trained checks of a parity run: the compared pair, and each further ideal scenario with legacy.
+TRAINED_CHECKS = {"amplitude", "amplitude_gs1_ideal"}
+
 FAULTS = _faults(
     (probe_normalised_inside_mask, {"data"}),
     (object_blur_mode_constant, {"data"}),
@@ -379,6 +420,10 @@ FAULTS = _faults(
     (amp_activation_softplus, {"architecture"}),
     (amp_head_channels_changed, {"architecture"}),
     (intensity_scale_trains, {"training_params"}),
+    (scale_input_multiplied, {"architecture"}),
+    (phase_head_without_pi, {"architecture"}),
+    (phase_sign_flipped, {"architecture"}),
+    (dose_ignored, {"data"}),
     (loss_weights_swapped, {"config", "loss_config"}),
     (bridge_skipped, {"config", "architecture", "training_params"}),  # legacy nfs 2, 60 epochs leak in
     (probe_scale_default_changed, {"config"}),
@@ -393,10 +438,16 @@ FAULTS = _faults(
     (stitch_centre_off_by_one, {"stitching"}),
     (stitch_normaliser_dropped, {"stitching"}),
     (grid_tile_centre_shifted, {"stitching"}),
+    (evaluation_centres_swapped, {"stitching"}),
     (gauge_without_intensity_ratio, {"metrics"}),
     (ratio_over_whole_window, {"metrics"}),
-    (prediction_scaled, {"amplitude"}, "trained"),
-    (reconstruction_squared, {"amplitude"}, "trained"),
+    (prediction_scaled, TRAINED_CHECKS, "trained", ["legacy gauge_corrected_ratio", "legacy output_level",
+                                                    "modern output_level", "modern_gs1_ideal output_level"]),
+    (reconstruction_squared, TRAINED_CHECKS, "trained", ["legacy output_level", "modern output_level",
+                                                         "modern_gs1_ideal output_level"]),
+    (structure_scrambled, TRAINED_CHECKS, "trained", ["legacy pearson", "legacy ssim"]),
+    (gauge_shifted_5pct, TRAINED_CHECKS, "trained", ["legacy gauge_corrected_ratio", "legacy output_level",
+                                                     "modern output_level", "modern_gs1_ideal output_level"]),
 )
 
 

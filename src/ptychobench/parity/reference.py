@@ -111,7 +111,36 @@ ORIGINAL_OVERLAP_EPS = 0.001
 ORIGINAL_NEIGHBOR_COUNT = 4
 
 
+#: The groups the original holds out of ``n`` training groups: ``sklearn.utils.shuffle(arange(n),
+#: random_state=0)`` (DE ``ptycho/data_preprocessing.py:60-68,126``), then Keras keeps the first
+#: ``int(n · (1 − 0.05))`` for training. Recorded by running scikit-learn 1.5.2 (NumPy 2.4.6),
+#: not our code: SHA-256 (first 16 hex digits) of the sorted held-out indices as int64
+#: (:func:`split_digest`), for the group counts of every profile. Command:
+#: ``python -c "import hashlib, numpy as np; from sklearn.utils import shuffle; n = 576;
+#: v = np.sort(shuffle(np.arange(n), random_state=0)[int(n * (1.0 - 0.05)):]).astype(np.int64);
+#: print(hashlib.sha256(v.tobytes()).hexdigest()[:16])"``.
+ORIGINAL_VALIDATION_SPLIT = {
+    64: "3ff830edd32fcfe0",  # 4 held out
+    576: "173de6bac37ea420",  # 29 held out
+    1000: "de8cb6c1377fc05e",  # 50 held out
+    1600: "ba5ec437c6719692",  # 80 held out
+    1764: "a6aefb6789480b10",  # 89 held out
+    2000: "dfbc6cc12e115213",  # 100 held out
+    6724: "d70431e06bfaf800",  # 337 held out
+    13448: "87ee930cc26b22ef",  # 673 held out
+}
+
+
 # --- formulas ---------------------------------------------------------------------------------
+
+
+def split_digest(indices) -> str:
+    """SHA-256 (first 16 hex digits) of the sorted indices as int64: how
+    :data:`ORIGINAL_VALIDATION_SPLIT` records a held-out set."""
+    import hashlib
+
+    return hashlib.sha256(np.sort(np.asarray(indices, np.int64)).tobytes()).hexdigest()[:16]
+
 
 
 def closed_form_scale(nphotons: float, N: int) -> float:
@@ -176,6 +205,25 @@ def reassemble_position(patches: np.ndarray, centres: np.ndarray, shape: tuple, 
     return acc / (wsum + ORIGINAL_REASSEMBLE_EPS), wsum
 
 
+def coverage_box(weight: np.ndarray, floor: float = 1e-6) -> tuple[slice, slice]:
+    """Rows and columns from the first to the last with a summed weight above ``floor``
+    (written out with loops; the weights of a bilinear shift-and-sum are either 0 or > 1e-4)."""
+    rows = [i for i in range(weight.shape[0]) if weight[i].max() > floor]
+    cols = [j for j in range(weight.shape[1]) if weight[:, j].max() > floor]
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def grid_truth(image: np.ndarray, N: int, gridsize: int, offset: int, outer_offset: int) -> np.ndarray:
+    """The part of ``image`` the legacy grid mosaic covers: group ``(i, j)`` starts at
+    ``(i, j)·outer/2``, its centre N×N patch ``(gridsize − 1)·offset/2`` further in, and the
+    mosaic keeps the central ``outer/2`` pixels of each (M ``ptycho/data_preprocessing.py:150-189``)."""
+    step = outer_offset // 2
+    big = N + (gridsize - 1) * offset
+    n = (image.shape[0] - big) // step + 1
+    start = (big - N) // 2 + N // 2 - step // 2
+    return image[start : start + n * step, start : start + n * step]
+
+
 def grid_tiles(patches: np.ndarray, ny: int, nx: int, outer_offset: int) -> np.ndarray:
     """The legacy grid mosaic: the central ``outer/2`` pixels of group ``(i, j)`` go to rows
     ``i·outer/2 …`` and columns ``j·outer/2 …`` (M ``ptycho/data_preprocessing.py:150-189``)."""
@@ -202,16 +250,6 @@ def poisson_nll_full_sum(counts: np.ndarray, rate: np.ndarray) -> float:
     return float(np.mean(per.reshape(per.shape[0], -1).sum(axis=1)))
 
 
-def validation_split(n: int, fraction: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """``(train, validation)`` indices of the original: ``sklearn.utils.shuffle(arange(n),
-    random_state=0)`` (a ``RandomState(0).shuffle``; DE ``ptycho/data_preprocessing.py:60-68,126``),
-    then Keras keeps the first ``floor(n·(1 − fraction))`` for training."""
-    order = np.arange(n)
-    np.random.RandomState(0).shuffle(order)
-    split = int(math.floor(n * (1.0 - fraction)))
-    return order[:split], order[split:]
-
-
 def total_variation_batch(pred: np.ndarray) -> float:
     """Σ over the whole batch of squared x and y differences, real plus imaginary part
     (M ``ptycho/tf_helper.py:1460-1516``)."""
@@ -226,3 +264,36 @@ def complex_mae_real_target(target: np.ndarray, pred: np.ndarray) -> float:
     """``mean|pred − target|`` of the complex difference, for a real target (the
     ``complexify`` decorator tests only its first argument, M ``ptycho/tf_helper.py:678-697,1519-1522``)."""
     return float(np.mean(np.abs(pred - target)))
+
+
+def plateau_lr_trace(monitored, lr: float, factor: float, patience: int, min_lr: float, min_delta: float) -> list:
+    """The learning rate at the start of every epoch under Keras' ``ReduceLROnPlateau`` (mode
+    'min', cooldown 0), given the monitored value at the end of each epoch: an epoch improves
+    when its value is below ``best − min_delta``; after ``patience`` epochs without improvement
+    a rate above ``min_lr`` becomes ``max(rate · factor, min_lr)`` and the count restarts.
+    Rates are float32, as Keras keeps them in a float32 variable."""
+    trace, best, wait = [np.float32(lr)], math.inf, 0
+    for value in monitored[:-1]:  # the last epoch's update is never used
+        rate = trace[-1]
+        if value < best - min_delta:
+            best, wait = value, 0
+        else:
+            wait += 1
+            if wait >= patience and rate > np.float32(min_lr):
+                rate, wait = np.float32(max(rate * np.float32(factor), np.float32(min_lr))), 0
+        trace.append(rate)
+    return [float(x) for x in trace]
+
+
+def early_stopping_epochs(monitored, patience: int, max_epochs: int) -> int:
+    """Epochs run under Keras' ``EarlyStopping`` (mode 'min', ``min_delta`` 0): training stops at
+    the end of the epoch that makes ``patience`` epochs in a row without a new minimum."""
+    best, wait = math.inf, 0
+    for epoch, value in enumerate(monitored[:max_epochs], start=1):
+        if value < best:
+            best, wait = value, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return epoch
+    return min(len(monitored), max_epochs)

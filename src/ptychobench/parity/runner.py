@@ -146,8 +146,10 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     progress.check(outcome.checks[-1])
     if not train:
         return outcome
+    observed = []  # what each training run did, for the training_run check
     for prep in (lp, mp):
         outcome.runs[prep.pipeline], result = _train_and_evaluate(prep, progress.child(_label(prep.pipeline)))
+        observed.append(checks.observe_training(prep, result))
         if keep_models:
             outcome.models[prep.pipeline] = (prep, result)
     stages = {p: outcome.runs[p].stages for p in outcome.runs}
@@ -172,6 +174,7 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
         prep = modern.prepare(profile, seed, scenario=scenario, probe_file=probe_file, progress=live)
         key = f"modern_{scenario}"
         outcome.runs[key], result = _train_and_evaluate(prep, live)
+        observed.append(checks.observe_training(prep, result))
         if keep_models:
             outcome.models[key] = (prep, result)
         del prep
@@ -191,6 +194,8 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
             del prep
             gc.collect()
     by_pipeline = {p: [runs[p] for runs in outcome.seed_runs.values()] for p in ("legacy", "modern")}
+    outcome.checks.append(checks.check_training_run(observed))
+    progress.check(outcome.checks[-1])
     outcome.checks.append(checks.check_amplitude(by_pipeline["legacy"], by_pipeline["modern"]))
     progress.check(outcome.checks[-1])
     outcome.checks += scenario_checks

@@ -112,7 +112,10 @@ def write_reference(reference: dict, path: Path = REFERENCE_FILE) -> None:
 
 
 def load_reference(path: Path = REFERENCE_FILE) -> dict:
-    return json.loads(Path(path).read_text())
+    """The recorded distributions by profile; ``{}`` when none was recorded (every band row then
+    fails and says how to record one)."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def band(values, floor: float) -> tuple[float, float]:

@@ -144,28 +144,37 @@ def prepare(
     )
 
 
-def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
-             progress: bool | Progress = False) -> common.RunResult:
-    """Predict the test groups, tile them per image and compare with the clipped truth."""
-    progress = as_progress(progress)
+def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
+    """The evaluation geometry: object patches (B, N, N, 1) of the test groups tiled per image,
+    and the clipped truth of each image, the mosaics stacked along rows.
+
+    Returns ``(stitched, truth, covered)``; every pixel of a grid mosaic is covered.
+    """
     cfg = prep.config  # the snapshot: another pipeline may have reset the global cfg since
     layout = prep.test_layout
-    with progress.stage("predict"):
-        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
-                                         prep.test.coords_relative)
     per_image = layout.ny * layout.nx
-    with progress.stage("stitch"):
-        mosaics = [
-            stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
-                                  cfg["outer_offset_test"])
-            for i in range(layout.n_images)
-        ]
+    mosaics = [
+        stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
+                              cfg["outer_offset_test"])
+        for i in range(layout.n_images)
+    ]
     truth = legacy_grid.clipped_truth(
         prep.test_images, cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
     )
     stitched = np.concatenate(mosaics, axis=0)
     truth = np.concatenate(list(truth), axis=0)
-    covered = np.ones(stitched.shape, dtype=bool)
+    return stitched, truth, np.ones(stitched.shape, dtype=bool)
+
+
+def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
+             progress: bool | Progress = False) -> common.RunResult:
+    """Predict the test groups, tile them per image and compare with the clipped truth."""
+    progress = as_progress(progress)
+    with progress.stage("predict"):
+        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
+                                         prep.test.coords_relative)
+    with progress.stage("stitch"):
+        stitched, truth, covered = reconstruct(prep, trimmed)
     return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 

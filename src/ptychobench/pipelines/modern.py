@@ -193,20 +193,29 @@ def prepare(
     )
 
 
+def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
+    """The evaluation geometry: object patches (B, N, N, 1) of the test groups stitched at their
+    centres, and the window of the object they cover.
+
+    Returns ``(stitched, truth, covered)`` on that window: the stitched amplitude (complex
+    where ``trimmed`` is), the true object, and the covered pixels (bool).
+    """
+    obj = prep.test_images[0]
+    centres = prep.test.coords_offsets[:, 0, :, 0]  # (B, [x, y]) group centres
+    image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)
+    rows, cols = stitching.window_of_coverage(weight)
+    return image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
+
+
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
              progress: bool | Progress = False) -> common.RunResult:
     """Predict the test groups, stitch them at their positions, compare on the covered window."""
     progress = as_progress(progress)
-    obj = prep.test_images[0]
     with progress.stage("predict"):
         trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
                                          prep.test.coords_relative)
-    centres = prep.test.coords_offsets[:, 0, :, 0]
     with progress.stage("stitch"):
-        image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape,
-                                                   prep.profile.reassemble_M)
-    rows, cols = stitching.window_of_coverage(weight)
-    stitched, truth, covered = image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
+        stitched, truth, covered = reconstruct(prep, trimmed)
     return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
 
 

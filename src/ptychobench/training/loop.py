@@ -64,6 +64,11 @@ class TrainResult:
     n_train: int
     n_val: int
     jit_compile: bool = False
+    #: what ran, for the checks that observe it: the held-out group indices, each epoch's order of
+    #: the training groups, and the size of every batch the training step was given (per epoch)
+    val_indices: list = field(default_factory=list, repr=False)
+    epoch_orders: list = field(default_factory=list, repr=False)
+    batch_sizes: list = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +81,7 @@ class TrainResult:
             "n_train": self.n_train,
             "n_val": self.n_val,
             "jit_compile": self.jit_compile,
+            "batches_per_epoch": [len(sizes) for sizes in self.batch_sizes],
         }
 
 
@@ -224,7 +230,7 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
     )
     stopper = EarlyStopping(settings.early_stop_patience)
     history: dict[str, list] = {}
-    lr_trace, epoch_seconds = [], []
+    lr_trace, epoch_seconds, epoch_orders, batch_sizes = [], [], [], []
     steady_samples, steady_seconds, stopped = 0, 0.0, False
     epoch = 0
     progress = as_progress(settings.progress)
@@ -234,12 +240,15 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
             lr_trace.append(lr)
             order = train_idx[rng.permutation(len(train_idx))]
             batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
+            epoch_orders.append(order.tolist())
+            batch_sizes.append([])
             sums: dict[str, float] = {}
             start = time.perf_counter()
             with progress.bar(len(batches), f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
                               plain=False) as bar:
                 for b, idx in enumerate(batches, start=1):
                     total, terms = train_step(*batch(idx))
+                    batch_sizes[-1].append(len(idx))
                     value = float(total)
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, b, value)
@@ -280,6 +289,9 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
         n_train=len(train_idx),
         n_val=len(val_idx),
         jit_compile=settings.jit_compile,
+        val_indices=val_idx.tolist(),
+        epoch_orders=epoch_orders,
+        batch_sizes=batch_sizes,
     )
 
 

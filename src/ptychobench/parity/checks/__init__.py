@@ -16,7 +16,7 @@ passes when every row does, and a check without rows fails. The row machinery li
 | ``data`` | ``data`` |
 | ``normalization`` | ``normalization`` |
 | ``architecture`` | ``architecture`` |
-| ``training`` | ``training_params`` |
+| ``training`` | ``training_params``; ``training_run`` (trained: what the loop did, observed) |
 | ``stitching`` | ``stitching`` |
 | ``gauge`` | ``metrics`` |
 | ``recorded`` | ``recorded_numbers`` |
@@ -36,7 +36,7 @@ from .normalization import check_normalization
 from .recorded import check_recorded_numbers
 from .rows import CheckResult, Rows
 from .stitching import check_stitching
-from .training import check_training_params, training_parameters
+from .training import check_training_params, check_training_run, observe_training, training_parameters
 
 STATIC_CHECKS = {
     "loss_config": check_loss_config,
@@ -53,4 +53,4 @@ STATIC_CHECKS = {
 __all__ = ["CheckResult", "Rows", "LOSS_KEYS", "STATIC_CHECKS", "check_amplitude", "check_architecture",
            "check_config", "check_data", "check_loss_config", "check_loss_form", "check_metrics",
            "check_normalization", "check_recorded_numbers", "check_stitching", "check_training_params",
-           "predicted_ratio", "training_parameters"]
+           "check_training_run", "observe_training", "predicted_ratio", "training_parameters"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -73,6 +75,42 @@ def amplitude_head_range(prep: common.Prepared) -> tuple[float, float]:
     return float(amp.min()), float(amp.max())
 
 
+def _large_input(prep: common.Prepared, seed: int = 3) -> tf.Tensor:
+    """Diffraction-shaped inputs large enough to drive every head into its range, pre-multiplied by
+    ``exp(log_scale)`` so the scaler hands the network N(0, 50²) values."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 50, (4, prep.spec.N, prep.spec.N, prep.spec.channels)) * np.exp(prep.model.log_scale_value())
+    return tf.constant(x.astype(np.float32))
+
+
+def scaler_errors(prep: common.Prepared) -> dict:
+    """The shared intensity scaler on a random batch against ``x / exp(log_scale)`` (input side)
+    and ``x · exp(log_scale)`` (output side), written out in float64 from the variable's value
+    (DE ``ptycho/model.py`` IntensityScaler / IntensityScaler_inv). Largest relative errors."""
+    x = np.random.default_rng(5).uniform(0.5, 2.0, (2, prep.spec.N, prep.spec.N, prep.spec.channels))
+    x = x.astype(np.float32)
+    s = math.exp(prep.model.log_scale_value())
+    got_in = prep.model.scaler(tf.constant(x)).numpy().astype(np.float64)
+    got_out = prep.model.scaler(tf.constant(x), inverse=True).numpy().astype(np.float64)
+    return {"input": float(np.abs(got_in / (x / s) - 1).max()), "output": float(np.abs(got_out / (x * s) - 1).max())}
+
+
+def heads(prep: common.Prepared, x: tf.Tensor):
+    """``(amp, phase, object)``: the two heads' outputs and the model's complex object patches for
+    input ``x``, the heads reached by walking the model's layers in the original's order
+    (scaler, encoder, each decoder, its head)."""
+    m = prep.model
+    h = m.scaler(x)
+    for layer in m.encoder:
+        h = layer(h)
+    a = p = h
+    for layer in m.amp_decoder:
+        a = layer(a)
+    for layer in m.phase_decoder:
+        p = layer(p)
+    return m.amp_head(a).numpy(), m.phase_head(p).numpy(), m.object_patches(x).numpy()
+
+
 def check_architecture(legacy: common.Prepared, modern: common.Prepared) -> CheckResult:
     """Layers of the two models against each other; parameter counts, overlap normaliser,
     head range and far field against formulas.
@@ -116,6 +154,16 @@ def check_architecture(legacy: common.Prepared, modern: common.Prepared) -> Chec
         lo, hi = amplitude_head_range(prep)
         ok = lo >= 0.0 and hi <= ref.ORIGINAL_AMP_ACTIVATION_CEILING
         r.equal(f"{prep.pipeline}: amplitude head stays in [0, 1] (sigmoid)", ok, True)
+        errors = scaler_errors(prep)
+        for side, formula in (("input", "x / exp(log_scale)"), ("output", "x * exp(log_scale)")):
+            r.within(f"{prep.pipeline}: intensity scaler {side} side vs {formula} (relative)", errors[side],
+                     "architecture", "scaler_rel")
+        amp, phase, obj = heads(prep, _large_input(prep))
+        want = amp.astype(np.float64) * np.exp(1j * phase.astype(np.float64))  # amp broadcast over C
+        r.within(f"{prep.pipeline}: object patches vs amp * exp(+i phase) of the heads (relative to max)",
+                 float(np.abs(obj - want).max() / np.abs(want).max()), "architecture", "combine_rel_to_max")
+        r.inside(f"{prep.pipeline}: phase head max |phase| / pi (pi tanh: within (0.9, 1])",
+                 float(np.abs(phase).max() / math.pi), 0.9, 1.0, "architecture: pi tanh saturates on N(0, 50^2)")
     details = {"layers": layer_rows, "legacy": tl, "modern": tm, "param_counts": counts,
                "amp_head_channels": {p.pipeline: p.spec.amp_out_channels for p in (legacy, modern)},
                "amp_head_why": doc["why"]}

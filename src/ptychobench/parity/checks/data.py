@@ -67,6 +67,20 @@ def poisson_statistics(lam: np.ndarray, counts: np.ndarray) -> dict:
             "dispersion_sigma": float(np.sqrt((lam + 2.0 * lam**2).sum()) / total), "total_rate": float(total)}
 
 
+LOW_DOSE = 1e5
+
+
+def dose_statistics(prep: common.Prepared, nphotons: float, n: int = 16) -> dict:
+    """The scale and the mean noiseless counts per pattern of ``n`` test groups simulated at
+    ``nphotons``: ``s`` against :func:`.reference.dataset_scale` of the same patches, and the
+    counts ``Σ (X·s)²`` per pattern, which the scale's definition makes ``nphotons`` on average."""
+    patches = prep.test.Y_I[:n].transpose(0, 3, 1, 2)
+    clean, _, s = illumination.illuminate_and_diffract(patches, prep.probe, nphotons, seed=3, noise=False)
+    want = ref.dataset_scale(patches.reshape(-1, *patches.shape[2:]), prep.probe, nphotons)
+    counts = np.sum((clean.astype(np.float64) * s) ** 2, axis=(1, 2)).mean()
+    return {"s": s, "s_formula": want, "s_rel": rel(s, want), "counts_per_pattern": float(counts)}
+
+
 def poisson_dispersion(prep: common.Prepared, nphotons: float = 1e4, n: int = 64) -> dict:
     """Noisy against noiseless counts of ``n`` test patterns at a low dose
     (:func:`poisson_statistics`)."""
@@ -138,6 +152,15 @@ def check_data(legacy: common.Prepared, modern: common.Prepared) -> CheckResult:
         details[f"{prep.pipeline}_s_sim"] = {"got": got, "formula": want}
         r.within(f"{prep.pipeline}: s_sim vs sqrt(nphotons / mean sum |P·O|^2) (relative)", rel(got, want),
                  "data", "s_sim_rel")
+    # the dose enters: at 1e5 photons the scale follows its formula and the noiseless patterns
+    # hold 1e5 counts on average (the pipelines only ever run 1e9 here)
+    for prep in (legacy, modern):
+        low = dose_statistics(prep, LOW_DOSE)
+        details[f"{prep.pipeline}_dose_{LOW_DOSE:g}"] = low
+        r.within(f"{prep.pipeline}: s at {LOW_DOSE:g} photons vs sqrt(nphotons / mean sum |P·O|^2) (relative)",
+                 low["s_rel"], "data", "s_sim_rel")
+        r.within(f"{prep.pipeline}: mean noiseless counts per pattern at {LOW_DOSE:g} photons / nphotons - 1",
+                 abs(low["counts_per_pattern"] / LOW_DOSE - 1), "normalization", "energy_rel")
     # shot noise is Poisson: both statistics within z_max of their standard deviations
     for prep in (legacy, modern):
         stats = poisson_dispersion(prep)

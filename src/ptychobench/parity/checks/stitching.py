@@ -6,20 +6,29 @@ import numpy as np
 
 from ...evaluation import stitching
 from ...pipelines import common
-from ...simulation import legacy_grid, nongrid
+from ...simulation import nongrid
 from .. import reference as ref
 from .rows import CheckResult, Rows
 
 
 def check_stitching(legacy: common.Prepared, modern: common.Prepared, n_groups: int = 48) -> CheckResult:
-    """Both stitchers on the true object against independent references.
+    """Both stitchers, and both evaluations' geometry, on the true object against independent
+    references.
 
     Reference: modern — :func:`.reference.reassemble_position` (the original's convention:
     central M×M crop, M = 20, bilinear shift-and-sum divided by the summed weights + 1e-9)
-    on the true patches of ``n_groups`` test groups at their positions; legacy — the grid
-    tiling of :func:`.reference.grid_tiles` on the true centre patches of every group, which
-    must also reproduce the clipped ground truth exactly (integer copies).
+    on the true patches of ``n_groups`` test groups at their positions; then the true patches
+    of *every* test group at its centre (the mean of its members' positions, written out here)
+    sent through the evaluation (:func:`..pipelines.modern.reconstruct`) against that
+    reference on its own coverage box (:func:`.reference.coverage_box`), with the object
+    cropped to that box. Legacy — the grid tiling of :func:`.reference.grid_tiles` on the true
+    centre patches of every group, and those patches sent through the evaluation
+    (:func:`..pipelines.legacy.reconstruct`) against the tiles and the part of the image the
+    mosaic covers (:func:`.reference.grid_truth`), integer copies compared exactly.
     """
+    from ...pipelines import legacy as legacy_pipeline
+    from ...pipelines import modern as modern_pipeline
+
     r = Rows()
     # modern: true patches at their true (fractional) positions
     N = modern.spec.N
@@ -33,22 +42,39 @@ def check_stitching(legacy: common.Prepared, modern: common.Prepared, n_groups: 
              float(np.abs(image - want).max() / scale), "stitching", "positions_rel_to_max")
     r.within("modern: coverage weights vs reference", float(np.abs(weight - want_w).max()), "stitching",
              "positions_rel_to_max")
-    # legacy: the centre N×N of every test group of image 0, tiled
+    # modern evaluation: every test group's true patch at the mean of its members' positions
+    group_centres = modern.test.coords_nn[:, 0].mean(axis=-1)  # (B, [x, y])
+    true_patches = nongrid.extract_patches(obj, group_centres, N)
+    stitched, truth, covered = modern_pipeline.reconstruct(modern, true_patches[..., None])
+    want, want_w = ref.reassemble_position(true_patches, group_centres, obj.shape, ref.ORIGINAL_REASSEMBLE_M)
+    box = ref.coverage_box(want_w)
+    r.equal("modern evaluation: window shape vs the reference's coverage box", list(stitched.shape),
+            list(want[box].shape))
+    if stitched.shape == want[box].shape:
+        r.within("modern evaluation: stitched true patches vs reference on its coverage box (relative to max)",
+                 float(np.abs(np.abs(stitched) - want[box]).max() / np.abs(want).max()), "stitching",
+                 "positions_rel_to_max")
+        r.equal("modern evaluation: truth = the object on the reference's coverage box", truth, obj[box])
+        r.equal("modern evaluation: covered pixels = reference weight > 1e-6", covered, want_w[box] > 1e-6)
+    # legacy: the centre N×N of every test group of every test image, tiled
     cfg = legacy.config
     lay = legacy.test_layout
     big = cfg["N"] + (cfg["gridsize"] - 1) * cfg["offset"]
     lo = (big - cfg["N"]) // 2
-    img = legacy.test_images[0]
-    centre_patches = np.asarray([img[i * lay.stride + lo : i * lay.stride + lo + cfg["N"],
-                                     j * lay.stride + lo : j * lay.stride + lo + cfg["N"]]
-                                 for i in range(lay.ny) for j in range(lay.nx)])
-    ours = stitching.stitch_grid(centre_patches, lay.ny, lay.nx, cfg["outer_offset_test"])
-    theirs = ref.grid_tiles(centre_patches, lay.ny, lay.nx, cfg["outer_offset_test"])
+    per_image = [np.asarray([img[i * lay.stride + lo : i * lay.stride + lo + cfg["N"],
+                                 j * lay.stride + lo : j * lay.stride + lo + cfg["N"]]
+                             for i in range(lay.ny) for j in range(lay.nx)]) for img in legacy.test_images]
+    ours = stitching.stitch_grid(per_image[0], lay.ny, lay.nx, cfg["outer_offset_test"])
+    theirs = ref.grid_tiles(per_image[0], lay.ny, lay.nx, cfg["outer_offset_test"])
     r.equal("legacy: stitch_grid vs grid tiling reference", ours, theirs)
-    truth = legacy_grid.clipped_truth(legacy.test_images[:1], cfg["N"], cfg["gridsize"], cfg["offset"],
-                                      cfg["outer_offset_test"])[0]
-    r.equal("legacy: tiled true patches reproduce the clipped truth", ours, truth)
-    return r.result("stitching", "reference.reassemble_position (M=20, 1e-9), reference.grid_tiles, clipped truth",
-                    {"modern_groups": n_groups, "legacy_mosaic_shape": list(ours.shape)})
-
-
+    stitched, truth, covered = legacy_pipeline.reconstruct(legacy, np.concatenate(per_image)[..., None])
+    tiles = np.concatenate([ref.grid_tiles(p, lay.ny, lay.nx, cfg["outer_offset_test"]) for p in per_image])
+    window = np.concatenate([ref.grid_truth(img, cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"])
+                             for img in legacy.test_images])
+    r.equal("legacy evaluation: stitched true patches vs grid tiling reference, every test image", stitched, tiles)
+    r.equal("legacy evaluation: truth = the part of each image the mosaic covers", truth, window)
+    r.equal("legacy evaluation: the tiled true patches reproduce that part of the image", tiles, window)
+    r.equal("legacy evaluation: every pixel covered", bool(covered.all()), True)
+    return r.result("stitching", "reference.reassemble_position (M=20, 1e-9) and coverage_box, "
+                    "reference.grid_tiles and grid_truth", {"modern_groups": n_groups,
+                                                            "legacy_mosaic_shape": list(ours.shape)})
