@@ -83,6 +83,17 @@ class StageRecorder:
             raise KeyError(f"unknown stage {name!r}; stages are {STAGES}")
         self.records[name] = summarize(name, array, **scale_factors)
 
+    def same_as(self, name: str, earlier: str, **scale_factors) -> None:
+        """Stage ``name`` is the array of stage ``earlier``, untouched (a front end without that
+        step: legacy simulates grid groups directly and normalises nothing). Its row repeats the
+        statistics and says ``same_as``, so its ratio of 1 reads as "no such step", never as a
+        measured gain."""
+        if name not in STAGES:
+            raise KeyError(f"unknown stage {name!r}; stages are {STAGES}")
+        row = self.records[earlier]
+        self.records[name] = StageRecord(name, row.mean, row.sum, row.max, row.shape, row.dtype,
+                                         {**{k: float(v) for k, v in scale_factors.items()}, "same_as": earlier})
+
     def table(self) -> list[dict]:
         """Rows in chain order, as plain dicts (JSON-ready)."""
         rows = []

@@ -131,7 +131,83 @@ ORIGINAL_VALIDATION_SPLIT = {
 }
 
 
+#: The closed-form scale the investigation recorded at 1e9 photons and N = 64 (facts §3, §11).
+RECORDED_S_C = 988.21
+
+#: The network's filter lists at N = 64, before ``n_filters_scale``: encoder DE ``ptycho/model.py:183``
+#: / M ``ptycho/model.py:317``; each decoder DE ``:201,280,303`` / M ``:335,415``. Every convolution
+#: is 3×3 'same' with a bias; an encoder block is conv, conv, 2×2 max pooling (DE ``:166-170``),
+#: a decoder block conv, conv, 2× upsampling (DE ``:172-177``).
+ORIGINAL_FILTERS_N64 = {"encoder": (32, 64, 128), "decoder": (64, 32)}
+#: The last decoder stage (DE ``ptycho/model.py:239-268``, M ``:373-402``): its head convolution
+#: reads all but the last ``c_outer = 4`` channels; the probe.big branch reads those 4 through a
+#: decoder block of ``n_filters_scale · 2048 // N`` filters (DE ``:237``), a convolution and swish.
+ORIGINAL_HEAD_C_OUTER = 4
+ORIGINAL_BIG_BRANCH_FILTERS = 2048  # divided by N, times n_filters_scale
+#: Trainable parameters of the original's built models (``model.autoencoder``, N = 64,
+#: object.big, pad_object), counted from ``trainable_weights`` by building DE 2b1f432 and
+#: M 712c23f under tensorflow-cpu 2.15.1 (audit of 2026-12-04; M gridsize 1, s = 1, probe.big
+#: by hand). Key: (code base, gridsize, n_filters_scale, probe.big). The scale is not among
+#: them: DE bakes exp(log_scale) in as a constant, M adds 1 only when it trains.
+ORIGINAL_TRAINABLE_PARAMS = {
+    ("DE", 2, 1, False): 565_425, ("DE", 2, 2, False): 2_255_377,
+    ("DE", 2, 1, True): 587_734, ("DE", 2, 2, True): 2_336_854,
+    ("M", 2, 1, False): 566_184, ("M", 2, 2, False): 2_257_000,
+    ("M", 2, 1, True): 589_360, ("M", 2, 2, True): 2_340_208,
+    ("M", 1, 1, False): 563_802, ("M", 1, 2, False): 2_252_026,
+    ("M", 1, 1, True): 585_244, ("M", 1, 2, True): 2_331_772,
+    ("DE", 1, 1, False): 563_802, ("DE", 1, 2, False): 2_252_026,
+}
+#: Amplitude head channels: DE always 1 (``ptycho/model.py:340-341``, broadcast against the C
+#: phase channels); M ``gridsize²`` with object.big (``:458``); phase ``gridsize²`` in both (DE ``:272``).
+ORIGINAL_AMP_HEAD_CHANNELS = {"DE": lambda C: 1, "M": lambda C: C}
+
+
 # --- formulas ---------------------------------------------------------------------------------
+
+
+def center_mask(N: int) -> np.ndarray:
+    """The original's centre mask: ones on rows and columns N/4 … 3N/4 − 1, zeros around
+    (``CenterMaskLayer``: N/2 × N/2 ones zero-padded by N/4, M ``ptycho/tf_helper.py:1058-1084``,
+    DE ``ptycho/tf_helper.py:449-463``). float32 (N, N)."""
+    mask = np.zeros((N, N), np.float32)
+    for i in range(N // 4, 3 * N // 4):
+        for j in range(N // 4, 3 * N // 4):
+            mask[i, j] = 1.0
+    return mask
+
+
+def original_blocks(N: int, C: int, n_filters_scale: int, code_base: str, probe_big: bool) -> dict:
+    """``{block: (output shape, parameters)}`` of the original's network at N = 64, block by block
+    in the order it runs (encoder blocks, each decoder's blocks, the two heads), from the
+    literal filter lists above: a 3×3 convolution from ``a`` to ``b`` channels has ``9ab + b``
+    parameters. Raises ``KeyError`` for an N the lists do not cover."""
+    if N != 64:
+        raise KeyError(f"no literal filter list of the original for N={N}")
+    s = n_filters_scale
+
+    def conv(a, b):
+        return 9 * a * b + b
+
+    out, cin, size = {}, C, N
+    for i, f in enumerate(ORIGINAL_FILTERS_N64["encoder"]):
+        size //= 2
+        out[f"encoder_{i}"] = ([size, size, f * s], conv(cin, f * s) + conv(f * s, f * s))
+        cin = f * s
+    heads = {"amp": ORIGINAL_AMP_HEAD_CHANNELS[code_base](C), "phase": C}
+    for part, k in heads.items():
+        c, hw = cin, size
+        for i, f in enumerate(ORIGINAL_FILTERS_N64["decoder"]):
+            hw *= 2
+            out[f"{part}_decoder_{i}"] = ([hw, hw, f * s], conv(c, f * s) + conv(f * s, f * s))
+            c = f * s
+        params = conv(c - ORIGINAL_HEAD_C_OUTER, k)
+        if probe_big:
+            big = s * ORIGINAL_BIG_BRANCH_FILTERS // N
+            params += conv(ORIGINAL_HEAD_C_OUTER, big) + conv(big, big) + conv(big, k)
+        out[f"{part}_head"] = ([N, N, k], params)
+    return out
+
 
 
 def split_digest(indices) -> str:

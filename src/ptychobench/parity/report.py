@@ -112,8 +112,14 @@ def stage_rows(details: dict) -> list:
     """
     tables_, ratios, deviations = details["stages"], details["ratios"], details["deviations"]
     means = {p: {r["name"]: r["mean"] for r in tables_[p]} for p in ("legacy", "modern")}
-    return [{"stage": s, "legacy_meaning": STAGE_MEANING[s][0], "legacy_mean": means["legacy"].get(s),
-             "legacy_ratio": ratios["legacy"]["ratios"].get(s), "modern_meaning": STAGE_MEANING[s][1],
+    same = {p: {r["name"]: r.get("scale_factors", {}).get("same_as") for r in tables_[p]} for p in ("legacy", "modern")}
+
+    def meaning(p, i, s):
+        text = STAGE_MEANING[s][i]
+        return f"{text} (the array of {same[p][s]}: no such step)" if same[p].get(s) else text
+
+    return [{"stage": s, "legacy_meaning": meaning("legacy", 0, s), "legacy_mean": means["legacy"].get(s),
+             "legacy_ratio": ratios["legacy"]["ratios"].get(s), "modern_meaning": meaning("modern", 1, s),
              "modern_mean": means["modern"].get(s), "modern_ratio": ratios["modern"]["ratios"].get(s),
              "deviation": deviations.get(s), "primary": s == details["primary_deviation_source"]}
             for s in means["legacy"]]
@@ -136,12 +142,18 @@ def _stage_files(check) -> dict:
 
 def _architecture_files(check) -> dict:
     d = check.details
-    rows = [[r["layer"], r["legacy_shape"], r["legacy_params"], r["modern_shape"], r["modern_params"],
-             "same" if r["same"] else "DIFFERS"] for r in d["layers"]]
+
+    def cell(entry):
+        return "–" if entry is None else f"{list(entry[0])} / {entry[1]:,}"
+
+    rows = [[r["layer"], cell(r.get("legacy")), cell(r.get("DE")), cell(r.get("modern")), cell(r.get("M"))]
+            for r in d["layers"]]
     c = d["param_counts"]
-    md = ["# Architecture parity\n\n",
-          _md_table(["layer", "legacy shape", "legacy params", "modern shape", "modern params", ""], rows),
-          f"\nTrainable parameters: legacy {c['legacy']['trainable']:,}, modern {c['modern']['trainable']:,} "
+    md = ["# Architecture parity\n\nEvery block's output shape / parameters, ours beside the original's "
+          "(DE dose_experiments for legacy, M main for modern; `reference.original_blocks`).\n\n",
+          _md_table(["block", "legacy", "original (DE)", "modern", "original (M)"], rows),
+          f"\nTrainable parameters: legacy {c['legacy']['trainable']:,} (original {c['legacy']['original']}), "
+          f"modern {c['modern']['trainable']:,} (original {c['modern']['original']}) "
           f"(amplitude head: legacy {d['amp_head_channels']['legacy']} channel(s), modern "
           f"{d['amp_head_channels']['modern']}; documented: {d['amp_head_why']}).\n\n## Comparisons\n",
           _rows_md(check)]

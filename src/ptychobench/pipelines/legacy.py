@@ -111,8 +111,8 @@ def prepare(
     rec.record("object", test_objects)
     rec.record("object_normalized", test_objects / np.float32(norm), norm_Y_I=norm)
     rec.record("raw_diffraction", test.X, s_sim=s_sim)
-    rec.record("grouped_diffraction", test.X)
-    rec.record("normalized_diffraction", test.X, g=1.0)
+    rec.same_as("grouped_diffraction", "raw_diffraction")  # the grid simulation yields groups
+    rec.same_as("normalized_diffraction", "grouped_diffraction", g=1.0)  # no diffraction normalisation
     common.record_input_stages(rec, test, s_c)
 
     config = params.snapshot()

@@ -9,49 +9,24 @@ import tensorflow as tf
 
 from ...model import physics_layers as phys
 from ...model.network import count_params
-from ...physics import forward
+from ...data import original_fixtures
 from ...pipelines import common
 from .. import reference as ref
 from .. import tables
 from .rows import CheckResult, Rows
 
 
-def expected_trainable_params(spec, include_log_scale: bool) -> int:
-    """Trainable parameters from the layer shapes alone (3×3 convolutions, weights + biases)."""
-    def conv(cin, cout):
-        return 9 * cin * cout + cout
-
-    nfs = spec.n_filters_scale
-    enc, dec = spec.ladder
-    total, cin = 0, spec.channels
-    for f in enc:
-        total += conv(cin, f * nfs) + conv(f * nfs, f * nfs)
-        cin = f * nfs
-    for _ in range(2):  # amplitude and phase decoders
-        c = cin
-        for f in dec:
-            total += conv(c, f * nfs) + conv(f * nfs, f * nfs)
-            c = f * nfs
-    last = dec[-1] * nfs
-    for k in (spec.amp_out_channels, spec.phase_out_channels):
-        if spec.pad_object:
-            total += conv(last - 4, k)
-        if spec.probe_big or not spec.pad_object:
-            src = 4 if spec.pad_object else last
-            total += conv(src, spec.x2_filters) + conv(spec.x2_filters, spec.x2_filters) + conv(spec.x2_filters, k)
-    if spec.probe_trainable:
-        total += 2 * spec.N * spec.N
-    return total + (1 if include_log_scale else 0)
-
-
 def forward_layer_error(prep: common.Prepared) -> float:
-    """Model far-field layer vs the (fixture-checked) physics forward model on one random field."""
-    rng = np.random.default_rng(0)
-    N = prep.spec.N
-    field_ = (rng.random((2, N, N, 2)) + 1j * rng.random((2, N, N, 2))).astype(np.complex64)
-    model_amp = phys.far_field_amplitude(tf.constant(field_)).numpy()
-    want = np.moveaxis(forward.far_field_amplitude(np.moveaxis(field_, 3, 1)), 1, 3)
-    return float(np.abs(model_amp - want).max() / want.max())
+    """The model's far-field layer on the original's patch times the original's probe against the
+    original's noiseless far field of that product (``ptychobench/data/original``:
+    ``fftshift(|FFT2(P·O)| / N)``), relative to its max."""
+    folder = original_fixtures()
+    patch = np.load(folder / "lines_seed42_patch_r164_c164_N64.npy")
+    probe = np.load(folder / "probe_default_norm_N64.npy")
+    want = np.load(folder / "diffamp_noiseless_lines42_patch164_probeNorm_N64.npy").astype(np.float64)
+    field_ = (patch * probe).astype(np.complex64)[None, :, :, None]
+    got = phys.far_field_amplitude(tf.constant(field_)).numpy()[0, :, :, 0]
+    return float(np.abs(got - want).max() / want.max())
 
 
 def overlap_normaliser_error(prep: common.Prepared) -> float:
@@ -63,7 +38,7 @@ def overlap_normaliser_error(prep: common.Prepared) -> float:
     N, C = prep.spec.N, prep.spec.channels
     ones = tf.complex(tf.ones([1, N, N, C]), tf.zeros([1, N, N, C]))
     canvas = phys.center_crop(phys.reassemble_patches(ones, tf.zeros([1, 1, 2, C]), prep.spec.padded_size), N)
-    want = C / (C * phys.central_mask(N) + ref.ORIGINAL_OVERLAP_EPS)
+    want = C / (C * ref.center_mask(N) + ref.ORIGINAL_OVERLAP_EPS)
     return float((np.abs(np.real(canvas.numpy()[0, :, :, 0]) - want) / want).max())
 
 
@@ -73,6 +48,11 @@ def amplitude_head_range(prep: common.Prepared) -> tuple[float, float]:
     x = tf.constant(rng.normal(0, 50, (4, prep.spec.N, prep.spec.N, prep.spec.channels)).astype(np.float32))
     amp = np.abs(prep.model.object_patches(x * float(np.exp(prep.model.log_scale_value()))).numpy())
     return float(amp.min()), float(amp.max())
+
+
+#: Which original code base each pipeline follows: DE (dose_experiments) for the legacy dose
+#: recipe, M (main) for the modern front end.
+CODE_BASE = {"legacy": "DE", "modern": "M"}
 
 
 def _large_input(prep: common.Prepared, seed: int = 3) -> tf.Tensor:
@@ -112,42 +92,47 @@ def heads(prep: common.Prepared, x: tf.Tensor):
 
 
 def check_architecture(legacy: common.Prepared, modern: common.Prepared) -> CheckResult:
-    """Layers of the two models against each other; parameter counts, overlap normaliser,
-    head range and far field against formulas.
+    """Both models block by block against the original's, and the physics layers against the
+    original's definitions.
 
-    Reference: the other pipeline (layer by layer); counts from the layer shapes; the
-    overlap normaliser ``C/(C + 0.001)``; the sigmoid head's ceiling 1 (DE ``params.py:20``);
-    the fixture-checked physics far field; ``known_differences.toml`` for the amp head.
+    Reference: the original's filter lists at N = 64 (:func:`.reference.original_blocks`: output
+    shape and parameters of every block, DE for legacy, M for modern) and the trainable
+    parameters of its built models (``ORIGINAL_TRAINABLE_PARAMS``); the overlap normaliser
+    ``C/(C·mask + 0.001)`` with the original's centre mask (:func:`.reference.center_mask`); the
+    sigmoid head's ceiling 1 (DE ``params.py:20``); the intensity scaler ``x / exp(log_scale)``
+    in and ``x · exp(log_scale)`` out; the phase head ``π·tanh`` and the object ``amp·exp(+iφ)``
+    (DE ``tf_helper.py:42-45``); the original's far field of its own patch and probe (fixture).
     """
     r = Rows()
-    tl, tm = legacy.model.architecture_table(), modern.model.architecture_table()
     doc = tables.known_differences()["architecture"]["amp_head_channels"]
-    expected_heads = {"legacy": doc["legacy"],
-                      "modern": legacy.spec.channels if doc["modern"] == tables.CHANNELS else doc["modern"]}
-    by_name = {row["layer"]: row for row in tm}
-    layer_rows = []
-    for row in tl:
-        m = by_name.get(row["layer"])
-        if m is None:
-            r.fail(f"layer {row['layer']} exists only in legacy")
-            continue
-        same = row["output_shape"] == m["output_shape"] and row["params"] == m["params"]
-        layer_rows.append({"layer": row["layer"], "legacy_shape": row["output_shape"], "legacy_params": row["params"],
-                           "modern_shape": m["output_shape"], "modern_params": m["params"], "same": same})
-        if row["layer"] != "amp_head":
-            r.equal(f"layer {row['layer']} (shape, params) legacy vs modern",
-                    (row["output_shape"], row["params"]), (m["output_shape"], m["params"]))
-    for row in tm:
-        if row["layer"] not in {x["layer"] for x in tl}:
-            r.fail(f"layer {row['layer']} exists only in modern")
-    counts = {}
+    tables_ = {p.pipeline: {row["layer"]: row for row in p.model.architecture_table()} for p in (legacy, modern)}
+    layer_rows, counts = {}, {}
     for prep in (legacy, modern):
-        r.equal(f"{prep.pipeline} amplitude head channels", prep.spec.amp_out_channels, expected_heads[prep.pipeline])
+        code_base = CODE_BASE[prep.pipeline]
+        spec, ours = prep.spec, tables_[prep.pipeline]
+        try:
+            blocks = ref.original_blocks(spec.N, spec.channels, spec.n_filters_scale, code_base, spec.probe_big)
+        except KeyError as err:
+            r.fail(f"{prep.pipeline}: {err.args[0]}")
+            continue
+        for block, (shape, params) in blocks.items():
+            got = ours.get(block)
+            layer_rows.setdefault(block, {"layer": block})[prep.pipeline] = (
+                (got["output_shape"], got["params"]) if got else None)
+            layer_rows[block][code_base] = (shape, params)
+            r.equal(f"{prep.pipeline} {block} (output shape, parameters) vs the original's ({code_base})",
+                    (got["output_shape"], got["params"]) if got else "missing", (shape, params))
+        key = (code_base, spec.gridsize, spec.n_filters_scale, spec.probe_big)
         got = count_params(prep.model)
-        want = expected_trainable_params(prep.spec, prep.spec.intensity_scale_trainable)
-        counts[prep.pipeline] = {"trainable": got, "expected_from_shapes": want}
-        r.equal(f"{prep.pipeline} trainable parameters vs layer shapes", got, want)
-        r.within(f"{prep.pipeline}: model far field vs physics forward model", forward_layer_error(prep),
+        want = ref.ORIGINAL_TRAINABLE_PARAMS.get(key)
+        counts[prep.pipeline] = {"trainable": got, "original": want, "key": list(key)}
+        if want is None:
+            r.fail(f"{prep.pipeline}: no trainable-parameter count of the original recorded for {key}")
+        else:
+            scale = int(prep.spec.intensity_scale_trainable)  # M adds its log_scale when it trains
+            r.equal(f"{prep.pipeline} trainable parameters vs the original's built model {key}", got, want + scale)
+        r.within(f"{prep.pipeline}: model far field of the original's patch x probe vs the original's (fixture)",
+                 forward_layer_error(prep),
                  "architecture", "forward_rel_to_max")
         r.within(f"{prep.pipeline}: overlap normaliser vs C/(C mask + 0.001) (relative)",
                  overlap_normaliser_error(prep), "architecture", "normaliser_rel")
@@ -164,10 +149,12 @@ def check_architecture(legacy: common.Prepared, modern: common.Prepared) -> Chec
                  float(np.abs(obj - want).max() / np.abs(want).max()), "architecture", "combine_rel_to_max")
         r.inside(f"{prep.pipeline}: phase head max |phase| / pi (pi tanh: within (0.9, 1])",
                  float(np.abs(phase).max() / math.pi), 0.9, 1.0, "architecture: pi tanh saturates on N(0, 50^2)")
-    details = {"layers": layer_rows, "legacy": tl, "modern": tm, "param_counts": counts,
+    details = {"layers": list(layer_rows.values()), "param_counts": counts,
+               "legacy": list(tables_["legacy"].values()), "modern": list(tables_["modern"].values()),
                "amp_head_channels": {p.pipeline: p.spec.amp_out_channels for p in (legacy, modern)},
                "amp_head_why": doc["why"]}
-    return r.result("architecture", "the other pipeline; layer-shape formula; C/(C+0.001); sigmoid ceiling; "
-                    "physics far field", details)
+    return r.result("architecture", "the original's filter lists and built-model parameter counts "
+                    "(reference.original_blocks, ORIGINAL_TRAINABLE_PARAMS); C/(C+0.001); sigmoid ceiling; the "
+                    "scaler, phase head and complex combination written out; the original's far field", details)
 
 

@@ -13,13 +13,30 @@ from .rows import CheckResult, Rows
 IGNORED_CONFIG_KEYS = ("probe", "profile_overrides", "loss_fn")
 
 
+#: The legacy sizes each profile promises (the table of ``pipelines/profiles.py``), written out
+#: again: a pipeline that reads the wrong profile field, or a profile edited without its table,
+#: fails here instead of agreeing with itself.
+LEGACY_PROFILE_CFG = {
+    "tiny": {"size": 96, "nimgs_train": 1, "nimgs_test": 1, "nepochs": 2, "N": 64, "gridsize": 2,
+             "n_filters_scale": 1},
+    "smoke": {"size": 160, "nimgs_train": 1, "nimgs_test": 1, "nepochs": 16, "N": 64, "gridsize": 2,
+              "n_filters_scale": 1},
+    "standard": {"size": 392, "nimgs_train": 1, "nimgs_test": 1, "nepochs": 20, "N": 64, "gridsize": 2,
+                 "n_filters_scale": 2},
+    "paper": {"size": 392, "nimgs_train": 2, "nimgs_test": 2, "nepochs": 60, "N": 64, "gridsize": 2,
+              "n_filters_scale": 2},
+}
+
+
 def _legacy_expected_runtime(legacy: common.Prepared) -> dict:
-    """The original's cfg after the dose recipe, with this profile's sizes written out."""
-    p = legacy.profile
-    return {**ref.ORIGINAL_DEFAULT_CFG, **ref.ORIGINAL_DOSE_RECIPE, "nphotons": legacy.nphotons,
-            "size": p.legacy_size, "nimgs_train": p.legacy_nimgs_train, "nimgs_test": p.legacy_nimgs_test,
-            "nepochs": p.legacy_epochs, "N": p.N, "gridsize": p.gridsize, "n_filters_scale": p.n_filters_scale,
-            "intensity_scale": legacy.s_c}
+    """The original's cfg after the dose recipe, with this profile's literal sizes and the
+    closed-form scale written out (``sqrt(nphotons) / (N/2)``); ``None`` for a profile without
+    a literal table."""
+    sizes = LEGACY_PROFILE_CFG.get(legacy.profile.name)
+    if sizes is None:
+        return None
+    return {**ref.ORIGINAL_DEFAULT_CFG, **ref.ORIGINAL_DOSE_RECIPE, "nphotons": legacy.nphotons, **sizes,
+            "intensity_scale": ref.closed_form_scale(legacy.nphotons, sizes["N"])}
 
 
 def check_config(legacy: common.Prepared, modern: common.Prepared) -> CheckResult:
@@ -55,6 +72,9 @@ def check_config(legacy: common.Prepared, modern: common.Prepared) -> CheckResul
     # the legacy set-up: the original's cfg after the dose recipe, key by key
     runtime = {k: v for k, v in legacy.config.items() if k not in IGNORED_CONFIG_KEYS}
     want = _legacy_expected_runtime(legacy)
+    if want is None:
+        r.fail(f"no literal legacy sizes for profile {legacy.profile.name!r}: add them to LEGACY_PROFILE_CFG")
+        want = {}
     for key in sorted(set(runtime) | set(want)):
         if key in ("bigN", "padded_size"):
             continue
