@@ -221,6 +221,23 @@ def dose_ignored():
                  lambda f: lambda pattern_energy, nphotons: f(pattern_energy, 1e9))
 
 
+def probe_big_branch_sigmoid():
+    """The probe.big border branch uses a sigmoid where the original's swish belongs."""
+    return mock.patch.object(network.keras.activations, "swish", keras.activations.sigmoid)
+
+
+def custom_probe_scale_ideal():
+    """The custom scenarios normalise their probe with the ideal scenarios' probe_scale 10."""
+    changed = {k: ({**v, "probe_scale": 10.0} if k.endswith("_custom") else v) for k, v in modern.SCENARIOS.items()}
+    return mock.patch.object(modern, "SCENARIOS", changed)
+
+
+def custom_probe_mask_kept():
+    """The custom scenarios keep the probe mask the original turns off."""
+    changed = {k: ({**v, "probe_mask": True} if k.endswith("_custom") else v) for k, v in modern.SCENARIOS.items()}
+    return mock.patch.object(modern, "SCENARIOS", changed)
+
+
 # --- configuration and loss ------------------------------------------------------------------------------
 
 
@@ -424,6 +441,9 @@ FAULTS = _faults(
     (phase_head_without_pi, {"architecture"}),
     (phase_sign_flipped, {"architecture"}),
     (dose_ignored, {"data"}),
+    (probe_big_branch_sigmoid, {"custom_path"}),
+    (custom_probe_scale_ideal, {"custom_path"}),
+    (custom_probe_mask_kept, {"custom_path"}),
     (loss_weights_swapped, {"config", "loss_config"}),
     (bridge_skipped, {"config", "architecture", "training_params"}),  # legacy nfs 2, 60 epochs leak in
     (probe_scale_default_changed, {"config"}),

@@ -19,6 +19,7 @@ passes when every row does, and a check without rows fails. The row machinery li
 | ``training`` | ``training_params``; ``training_run`` (trained: what the loop did, observed) |
 | ``stitching`` | ``stitching`` |
 | ``gauge`` | ``metrics`` |
+| ``custom`` | ``custom_path`` (the custom-probe scenarios' own settings and model parts) |
 | ``recorded`` | ``recorded_numbers`` |
 | ``amplitude`` | ``amplitude``, ``amplitude_<scenario>`` (trained) |
 
@@ -29,6 +30,7 @@ trained runs.
 from .amplitude import check_amplitude, predicted_ratio
 from .architecture import check_architecture
 from .config import check_config
+from .custom import check_custom_path
 from .data import check_data
 from .gauge import check_metrics
 from .loss import LOSS_KEYS, check_loss_config, check_loss_form
@@ -48,9 +50,10 @@ STATIC_CHECKS = {
     "training_params": check_training_params,
     "stitching": check_stitching,
     "metrics": check_metrics,
+    "custom_path": check_custom_path,
 }
 
 __all__ = ["CheckResult", "Rows", "LOSS_KEYS", "STATIC_CHECKS", "check_amplitude", "check_architecture",
-           "check_config", "check_data", "check_loss_config", "check_loss_form", "check_metrics",
+           "check_config", "check_custom_path", "check_data", "check_loss_config", "check_loss_form", "check_metrics",
            "check_normalization", "check_recorded_numbers", "check_stitching", "check_training_params",
            "check_training_run", "observe_training", "predicted_ratio", "training_parameters"]
