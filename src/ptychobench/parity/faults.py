@@ -1,10 +1,13 @@
 """The fault catalogue: deliberately broken variants, each mapped to the checks that must catch it.
 
 Each fault monkeypatches one thing the way a careless refactor would break it, and declares
-the parity checks that must fail under it: exactly those, and never a set-up crash
-(``tests/parity/test_fault_catalogue.py``). Faults of the ``static`` tier are caught by the
-checks that need no training; faults of the ``trained`` tier break the inference path and are
-caught only by the amplitude check on trained runs (the test re-evaluates the session's
+the parity checks that must fail under it (exactly those, never a set-up crash) and the
+comparisons in them that must be among the failures (each named by the start of its row)
+(``tests/test_fault_catalogue.py``). Faults of the ``static`` tier are caught by the checks
+that need no training (and the recorded numbers where they touch the data path); faults of
+the ``loop`` tier break how the training loop uses its settings and are caught by the
+``training_run`` check on runs trained under the fault; faults of the ``trained`` tier break
+the inference path and are caught by the trained checks (the test re-evaluates the session's
 trained models under the fault).
 
 Every stage has at least one fault: probe, object, far field, Poisson noise and scale,
@@ -303,6 +306,26 @@ def validation_split_raster():
     return mock.patch.object(loop, "validation_split_indices", raster)
 
 
+def loss_term_added():
+    """The loop's loss adds the amplitude MAE term, which the original's weights leave out."""
+    def with_mae(f):
+        def composite(outputs, targets, weights, nll_form, probe_big):
+            total, terms = f(outputs, targets, weights, nll_form, probe_big)
+            return total + terms["intensity_scaler_inv_loss"], terms
+        return composite
+    return _wrap(losses, "composite_loss", with_mae)
+
+
+def validation_leaks_into_training():
+    """The loop holds the validation groups out of nothing: it trains on all of them."""
+    def leaky(f):
+        def split(n, fraction):
+            _, val = f(n, fraction)
+            return np.arange(n), val
+        return split
+    return _wrap(loop, "validation_split_indices", leaky)
+
+
 # --- stitching, metrics --------------------------------------------------------------------------------------
 
 
@@ -461,6 +484,11 @@ FAULTS = _faults(
     (evaluation_centres_swapped, {"stitching"}),
     (gauge_without_intensity_ratio, {"metrics"}),
     (ratio_over_whole_window, {"metrics"}),
+    # legacy's full-sum NLL is ~1e6 per group, so an added amplitude MAE is below its rounding there
+    (loss_term_added, {"training_run"}, "loop", ["modern gs2_ideal: reported loss",
+                                                 "modern gs2_ideal: held-out batch loss"]),
+    (validation_leaks_into_training, {"training_run"}, "loop",
+     ["legacy: every epoch draws each of the", "modern gs2_ideal: every epoch draws each of the"]),
     (prediction_scaled, TRAINED_CHECKS, "trained", ["legacy gauge_corrected_ratio", "legacy output_level",
                                                     "modern output_level", "modern_gs1_ideal output_level"]),
     (reconstruction_squared, TRAINED_CHECKS, "trained", ["legacy output_level", "modern output_level",

@@ -4,6 +4,7 @@ only the custom scenarios use."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -26,15 +27,21 @@ RECORDED_PS4_PROBE = {"max": (2.72, 0.005 / 2.72), "energy": (2505.0, 0.5 / 2505
 
 
 def prepare_custom(modern: common.Prepared) -> common.Prepared:
-    """The ``gs2_custom`` scenario on ``modern``'s profile and seed, its 'measured' probe the
-    ideal probe written to a temporary NPZ (so its normalisation has recorded values)."""
+    """The ``gs2_custom`` scenario with ``modern``'s model settings (N, gridsize, filters, dose,
+    seed) on the tiny profile's data sizes (nothing checked here depends on them), its
+    'measured' probe the ideal probe written to a temporary NPZ (so its normalisation has
+    recorded values)."""
     from ...pipelines import modern as modern_pipeline
+    from ...pipelines.profiles import get_profile
 
-    N = modern.spec.N
+    tiny = get_profile("tiny")
+    profile = dataclasses.replace(modern.profile, modern_size=tiny.modern_size, modern_positions=tiny.modern_positions,
+                                  modern_train_groups=tiny.modern_train_groups,
+                                  modern_test_groups=tiny.modern_test_groups)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "probe.npz"
-        np.savez(path, probeGuess=probe_mod.default_probe(N, 0.7))
-        return modern_pipeline.prepare(modern.profile, modern.seed, scenario="gs2_custom", probe_file=path)
+        np.savez(path, probeGuess=probe_mod.default_probe(modern.spec.N, 0.7))
+        return modern_pipeline.prepare(profile, modern.seed, scenario="gs2_custom", probe_file=path)
 
 
 def check_custom_path(legacy: common.Prepared, modern: common.Prepared) -> CheckResult:
