@@ -183,8 +183,8 @@ def test_cli_parity_on_a_terminal_prints_each_verdict_once(tmp_path, capsys, che
     assert cli.main(["parity", "--profile", "tiny", "--static-only", "--reports", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert [line for line in out.splitlines() if line.startswith("[")] == []
-    assert "10 checks: 10 passed, 0 failed" in out.splitlines()
-    assert sum(line.startswith("[PASS] ") for line in err.splitlines()) >= 10
+    assert "11 checks: 11 passed, 0 failed" in out.splitlines()
+    assert sum(line.startswith("[PASS] ") for line in err.splitlines()) >= 11
 
 
 @pytest.mark.slow
@@ -199,7 +199,7 @@ def test_cli_parity_reports_stages_and_checks(tmp_path, capsys, cheap_recorded_n
         return
     # the final summary on stdout names every check; each had its line on stderr as it completed
     verdicts = [line for line in out.splitlines() if line.startswith("[PASS] ")]
-    assert len(verdicts) == 10
+    assert len(verdicts) == 11
     err_lines = err.splitlines()
     for verdict in verdicts:
         assert any(line.startswith(verdict) for line in err_lines), verdict

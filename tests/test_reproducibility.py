@@ -50,8 +50,8 @@ PARITY_STAGES = [
 ]
 #: checks in the order they complete; normalization again once the trained stages exist
 CHECKS_AS_THEY_COMPLETE = ["loss_config", "loss_form", "config", "data", "normalization", "architecture",
-                           "training_params", "stitching", "metrics", "recorded_numbers", "normalization",
-                           "amplitude_gs1_ideal", "amplitude"]
+                           "training_params", "stitching", "metrics", "custom_path", "recorded_numbers",
+                           "normalization", "amplitude_gs1_ideal", "training_run", "amplitude"]
 
 
 def test_progress_names_every_stage_and_check(tiny_twice):

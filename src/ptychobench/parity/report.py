@@ -67,6 +67,8 @@ def _fmt(x) -> str:
         return "–"
     if isinstance(x, float):
         return str(x) if not np.isfinite(x) else f"{x:.4g}"
+    if isinstance(x, (list, tuple)) and len(x) == 2 and all(isinstance(v, float) for v in x):
+        return f"[{_fmt(x[0])}, {_fmt(x[1])}]"  # a band
     return str(x)
 
 
