@@ -214,3 +214,19 @@ def test_seed_summary_medians_and_collapse_rate():
     assert summary["modern"]["collapse_rate"] == pytest.approx(1 / 3)
     assert summary["modern"]["pearson"]["min"] == pytest.approx(0.02)
     assert summary["legacy"]["pearson"]["median"] > COLLAPSE_PEARSON
+
+
+def test_structure_worse_than_flat_fails_and_flat_passes():
+    """The flat answer scores mae / mae_flat = 1 (passes); a reconstruction whose structure is
+    not the truth's (here: the truth mirrored) scores above 1.05 and fails that row."""
+    legacy = fake_run("legacy", 1.0)
+    flat = dict(legacy.metrics, mae=legacy.metrics["mae_flat"])
+    legacy.metrics = flat
+    result = check_amplitude(legacy, fake_run("modern", 1.0))
+    assert not any(w.startswith("legacy mae / mae of the flat answer") for w in _failed(result))
+    truth = legacy.arrays["truth"]
+    mirrored = amplitude_metrics(truth[::-1, ::-1].astype(np.float32), truth, np.ones(truth.shape, bool), 1.0)
+    assert mirrored["mae"] / mirrored["mae_flat"] > 1.05  # uniform noise: E|t - t'| = 4/3 E|t - mean|
+    legacy.metrics = dict(flat, mae=mirrored["mae"], mae_flat=mirrored["mae_flat"])
+    result = check_amplitude(legacy, fake_run("modern", 1.0))
+    assert any(w.startswith("legacy mae / mae of the flat answer") for w in _failed(result))

@@ -328,6 +328,7 @@ def _metrics_by_hand(stitched, truth, covered, gauge, win):
         "amplitude_bias": abs(math.log(p.mean() / t.mean() / gauge)),
         "pearson": pearson,
         "mae": np.mean(np.abs(aligned[covered] - t)),
+        "mae_flat": np.mean(np.abs(t - t.mean())),
         "psnr": 10 * math.log10(data_range**2 / mse),
         "ssim": structural_similarity(t_masked, aligned, data_range=data_range, win_size=win),
         "stitched_mean": p.mean(),

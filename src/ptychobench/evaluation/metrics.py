@@ -15,7 +15,9 @@ normalisations predict: a physics-consistent reconstruction is ``Ô = G · O`` w
 * ``amplitude_bias`` = ``|ln gauge_corrected_ratio|`` (lower is better).
 
 Quality metrics (MAE, PSNR, SSIM, FRC50) are computed after mean-scale alignment of the
-prediction to the truth, as the reference evaluation does.
+prediction to the truth, as the reference evaluation does; ``mae_flat`` is the MAE of the
+flat answer (the truth's mean on every covered pixel), the error of a reconstruction that
+holds no structure at all.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def amplitude_metrics(stitched: np.ndarray, truth: np.ndarray, covered: np.ndarr
         "amplitude_bias": abs(math.log(corrected)) if corrected > 0 else math.inf,
         "pearson": float(np.corrcoef(p, t)[0, 1]) if p.std() > 0 else math.nan,
         "mae": float(np.abs(aligned[covered] - t).mean()),
+        # the MAE of the flat answer (the truth's mean everywhere), which no reconstruction
+        # that has learned anything exceeds: a yardstick for structure that is not the truth's
+        "mae_flat": float(np.abs(t - t.mean()).mean()),
         "psnr": float(peak_signal_noise_ratio(t_masked, aligned, data_range=data_range)),
         "ssim": float(structural_similarity(t_masked, aligned, data_range=data_range, win_size=win)),
         "frc50": frc_threshold(frc_curve(aligned, t_masked)),

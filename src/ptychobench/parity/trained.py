@@ -187,6 +187,10 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
         what = (f"{key} {q} ({which}) within the faithful band (seeds {entry['seeds'][0]}-{entry['seeds'][-1]} "
                 f"gave {_fmt(min(faithful[q]))}-{_fmt(max(faithful[q]))})")
         r.inside(what, got, lo, hi, f"trained.{q}_floor")
+    # structure that is not the truth's: worse than the flat answer, which no faithful run is
+    excess = float(np.median([_field(run, "metrics")["mae"] / _field(run, "metrics")["mae_flat"] for run in ok]))
+    r.within(f"{key} mae / mae of the flat answer ({which}): no worse than no structure at all", excess,
+             "trained", "mae_over_flat")
 
 
 def judge(runs: dict, reference: dict | None = None):
