@@ -445,20 +445,22 @@ TRAINED_CHECKS = {"amplitude", "amplitude_gs1_ideal"}
 S = "static"
 
 FAULTS = _faults(
-    (probe_normalised_inside_mask, {"data", "custom_path"}, S, ["fixture probe_norm_abs", "custom probe max"]),
-    (object_blur_mode_constant, {"data"}, S, ["fixture object_abs"]),
+    (probe_normalised_inside_mask, {"data", "custom_path", "recorded_numbers"}, S,
+     ["fixture probe_norm_abs", "custom probe max", "ideal probe N=64, probe_scale 10: max |P|"]),
+    (object_blur_mode_constant, {"data", "recorded_numbers"}, S, ["fixture object_abs", "lines object, seed 42, 392², mean"]),
     (fftshift_dropped, {"data"}, S, ["fixture diffraction_rel_to_max"]),
     (poisson_noise_dropped, {"data"}, S, ["legacy: |sum (k - lambda)^2", "modern: |sum (k - lambda)^2"]),
     (poisson_variance_doubled, {"data"}, S, ["legacy: |sum (k - lambda)^2", "modern: |sum (k - lambda)^2"]),
-    (intensity_scale_closed_form, {"data", "normalization", "training_params"}, S,
+    (intensity_scale_closed_form, {"data", "normalization", "training_params", "recorded_numbers"}, S,
      ["legacy: s_sim vs", "modern: s_sim vs", "legacy: simulation scale equals the closed form",
-      "legacy: model log_scale vs log s_sim"]),
+      "legacy: model log_scale vs log s_sim", "legacy dose: dataset-derived s of the 392² training set"]),
     (knn_neighbours_doubled, {"data"}, S, ["modern groups that are not the 4 nearest"]),
     (knn_seed_included, {"data"}, S, ["modern groups that are not the 4 nearest"]),
     (coordinate_sign_flipped, {"data"}, S, ["coords_relative: modern grouping vs legacy grid"]),
-    (normalize_target_full_frame, {"normalization", "metrics"}, S,  # + the gauge carries g
-     ["modern: g vs sqrt((N/2)^2", "modern: expected_gauge vs formula"]),
-    (normalization_gain_twice, {"normalization"}, S, ["modern train: normalised energy", "modern test: normalised energy"]),
+    (normalize_target_full_frame, {"normalization", "metrics", "recorded_numbers"}, S,  # + the gauge carries g
+     ["modern: g vs sqrt((N/2)^2", "modern: expected_gauge vs formula", "modern gs1_ideal: normalize_gain g"]),
+    (normalization_gain_twice, {"normalization", "recorded_numbers"}, S,
+     ["modern train: normalised energy", "modern test: normalised energy", "modern gs2_ideal: normalised input mean"]),
     # the guard also biases the legacy canvas round trip by 0.01 / 4 = 2.5e-3 > 1.1e-3
     (overlap_normaliser_changed, {"architecture", "data"}, S,
      ["legacy: overlap normaliser vs", "modern: overlap normaliser vs", "legacy: patches placed with"]),
