@@ -47,8 +47,9 @@ def check_normalization(legacy: common.Prepared, modern: common.Prepared,
     """Every normalisation stage against its formula written out; stage tables of both.
 
     Reference: ``s_c`` against the value the investigation recorded (988.21 at 1e9 photons,
-    N = 64); legacy ``norm_Y_I`` = mean over groups of the group maximum (:func:`.reference.norm_Y_I`) and no diffraction normalisation (the test
-    patterns keep the Parseval energy ``Σ|P·O/norm_Y_I|²``, within Poisson noise); modern
+    N = 64); legacy ``norm_Y_I`` = mean over groups of the group maximum
+    (:func:`.reference.norm_Y_I`) and no diffraction normalisation (the test patterns keep the
+    Parseval energy ``Σ|P·O/norm_Y_I|²``, within Poisson noise); modern
     ``g = sqrt((N/2)²/mean Σ X²)`` (:func:`.reference.normalize_gain`) and energy ``(N/2)²``
     after it; the stage tables of the other pipeline.
     """
