@@ -509,8 +509,8 @@ FAULTS = _faults(
      ["legacy: every epoch draws each of the", "modern gs2_ideal: every epoch draws each of the"]),
     (prediction_scaled, TRAINED_CHECKS, "trained", ["legacy gauge_corrected_ratio", "legacy output_level",
                                                     "modern output_level", "modern_gs1_ideal output_level"]),
-    (reconstruction_squared, TRAINED_CHECKS, "trained", ["legacy output_level", "modern output_level",
-                                                         "modern_gs1_ideal output_level"]),
+    # a head saturated at 1 squares to itself (0.9995² is inside the modern band): only legacy shows it
+    (reconstruction_squared, TRAINED_CHECKS, "trained", ["legacy output_level"]),
     (structure_scrambled, TRAINED_CHECKS, "trained", ["legacy mae / mae of the flat answer"]),
     (gauge_shifted_5pct, TRAINED_CHECKS, "trained", ["legacy gauge_corrected_ratio", "legacy output_level",
                                                      "modern output_level", "modern_gs1_ideal output_level"]),
