@@ -79,8 +79,9 @@ def main(argv=None) -> int:
         failed += not check.passed
         print(f"hold-out seed {seed}: {check.summary()}")
         for row in check.rows:
-            print(f"  {'ok ' if row['passed'] else 'BAD'} {row['what']}: {row['value']:.4g} "
-                  f"in [{row['limit'][0]:.4g}, {row['limit'][1]:.4g}]")
+            limit = row["limit"]
+            bound = f"in [{limit[0]:.4g}, {limit[1]:.4g}]" if isinstance(limit, list) else f"<= {limit:.4g}"
+            print(f"  {'ok ' if row['passed'] else 'BAD'} {row['what']}: {row['value']:.4g} {bound}")
     return 1 if failed else 0
 
 
