@@ -79,9 +79,12 @@ def main(argv=None) -> int:
         failed += not check.passed
         print(f"hold-out seed {seed}: {check.summary()}")
         for row in check.rows:
-            limit = row["limit"]
+            limit, value = row["limit"], row["value"]
+            if value is None:  # a failed run, or no distribution: the row is its message
+                print(f"  BAD {row['what']}")
+                continue
             bound = f"in [{limit[0]:.4g}, {limit[1]:.4g}]" if isinstance(limit, list) else f"<= {limit:.4g}"
-            print(f"  {'ok ' if row['passed'] else 'BAD'} {row['what']}: {row['value']:.4g} {bound}")
+            print(f"  {'ok ' if row['passed'] else 'BAD'} {row['what']}: {value:.4g} {bound}")
     return 1 if failed else 0
 
 

@@ -39,7 +39,7 @@ def legacy_train_patches(prep: common.Prepared):
     with plain loops (a generator: the paper profile has 53,792 of them)."""
     cfg = prep.config
     N, gs, off, stride = cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_train"] // 2
-    images = prep.train_images / np.float32(prep.train.scale_factors["norm_Y_I"])
+    images = prep.train_images / np.float32(ref.norm_Y_I(prep.train_images, N, gs, off, stride))
     big = N + (gs - 1) * off
     for img in images:
         for r0 in range(0, img.shape[0] - big + 1, stride):

@@ -88,10 +88,8 @@ def check_training_params(legacy: common.Prepared, modern: common.Prepared) -> C
     rows, problems = tables.compare_tables(a, b, "training")
     for p in problems:
         r.fail(p)
-    return r.result("training_params", "ORIGINAL_TRAINING, reference.validation_split, scale formulas, "
+    return r.result("training_params", "ORIGINAL_TRAINING, ORIGINAL_VALIDATION_SPLIT (sklearn digests), scale formulas, "
                     "ORIGINAL_SCALE_TRAINS; known_differences.toml", {**got, "differences": rows})
-
-
 
 
 def _weighted_total(history: dict, weights: dict, epoch: int) -> float:
@@ -106,7 +104,7 @@ HISTORY_TERMS = {"pred_intensity_loss": "nll_weight", "intensity_scaler_inv_loss
                  "trimmed_obj_loss": "realspace_weight"}
 
 
-def batch_loss(prep: common.Prepared, idx: np.ndarray) -> tuple[float, float]:
+def batch_loss(prep: common.Prepared, idx: np.ndarray) -> tuple[float, float, float]:
     """``(loop, formula, condition)``: the loss of the trained model on the groups ``idx``, from the loss the
     loop trains with (its settings, its composite loss), and from the model's predicted intensity with the original's NLL form
     written out in float64 (:mod:`.reference`), weighted by the original's table; and the
