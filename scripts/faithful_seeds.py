@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure the faithful pipelines' seed distribution that the trained parity checks judge with.
 
-    python scripts/faithful_seeds.py [--profile smoke] [--seeds 100-109] [--holdout 0-2] [--runs DIR]
+    python scripts/faithful_seeds.py [--profile smoke] [--seeds 100-119] [--holdout 0-2] [--runs DIR]
 
 Every (run, seed) trains in its own process (``ptychobench run``) and writes its result JSON
 atomically under ``--runs`` (``reports/faithful/<profile>``); a run whose JSON exists is not
@@ -49,7 +49,7 @@ def run_one(key: str, seed: int, profile: str, out: Path) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--seeds", type=seed_list, default=seed_list("100-109"))
+    parser.add_argument("--seeds", type=seed_list, default=seed_list("100-119"))
     parser.add_argument("--holdout", type=seed_list, default=seed_list("0-2"))
     parser.add_argument("--runs", type=Path, default=None)
     parser.add_argument("--reference", type=Path, default=None,

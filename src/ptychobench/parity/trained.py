@@ -22,8 +22,8 @@ commit and machine, never the run under test.
 **The band.** From K reference values with range R = max - min, a run passes when its value
 lies in ``[min - R, max + R]`` widened to at least ``floor`` on each side of the observed
 interval (``tolerances.toml [trained]``: a floor for the quantities whose faithful values
-coincide, such as a saturation of exactly 1). For a normal quantity and K = 10 a fresh draw
-falls outside that band with probability 1.9e-3 (:func:`false_alarm_rate`; a Monte-Carlo test
+coincide, such as a saturation of exactly 1). For a normal quantity and K = 20 a fresh draw
+falls outside that band with probability 3.5e-5 (1.9e-3 at K = 10; :func:`false_alarm_rate`; a Monte-Carlo test
 checks it), and for a bimodal one the band spans both basins. With several seeds in one
 parity run (``--seeds``) the median over seeds is judged, which is more concentrated still.
 
