@@ -392,46 +392,37 @@ def ratio_over_whole_window():
 # --- trained tier: the inference path ------------------------------------------------------------------------
 
 
+def _after_predict(transform):
+    """Replace inference by ``transform(trimmed, amp) -> (trimmed, amp)`` of its output."""
+    def wrap(f):
+        def predict(model, X_in, coords_relative, batch_size=16):
+            return transform(*f(model, X_in, coords_relative, batch_size))
+        return predict
+    return _wrap(loop, "predict", wrap)
+
+
 def prediction_scaled():
     """Inference returns the object 20% too dark."""
-    def darker(f):
-        def predict(model, X_in, coords_relative, batch_size=16):
-            trimmed, amp = f(model, X_in, coords_relative, batch_size)
-            return trimmed * np.float32(0.8), amp
-        return predict
-    return _wrap(loop, "predict", darker)
+    return _after_predict(lambda trimmed, amp: (trimmed * np.float32(0.8), amp))
 
 
 def reconstruction_squared():
     """Inference returns the reconstructed intensity |O|² where the amplitude |O| belongs."""
-    def squared(f):
-        def predict(model, X_in, coords_relative, batch_size=16):
-            trimmed, amp = f(model, X_in, coords_relative, batch_size)
-            return (np.abs(trimmed) ** 2).astype(trimmed.dtype), amp
-        return predict
-    return _wrap(loop, "predict", squared)
+    return _after_predict(lambda trimmed, amp: ((np.abs(trimmed) ** 2).astype(trimmed.dtype), amp))
 
 
 def structure_scrambled():
     """Inference returns every patch, but at another group's place: the mean is kept, the
     structure is gone (a shuffle before stitching, seeded)."""
-    def scrambled(f):
-        def predict(model, X_in, coords_relative, batch_size=16):
-            trimmed, amp = f(model, X_in, coords_relative, batch_size)
-            order = np.random.default_rng(0).permutation(len(trimmed))
-            return trimmed[order], amp[order]
-        return predict
-    return _wrap(loop, "predict", scrambled)
+    def scrambled(trimmed, amp):
+        order = np.random.default_rng(0).permutation(len(trimmed))
+        return trimmed[order], amp[order]
+    return _after_predict(scrambled)
 
 
 def gauge_shifted_5pct():
     """Inference returns the object 5% too bright: the structure is kept, the gauge moves by 5%."""
-    def brighter(f):
-        def predict(model, X_in, coords_relative, batch_size=16):
-            trimmed, amp = f(model, X_in, coords_relative, batch_size)
-            return trimmed * np.float32(1.05), amp
-        return predict
-    return _wrap(loop, "predict", brighter)
+    return _after_predict(lambda trimmed, amp: (trimmed * np.float32(1.05), amp))
 
 
 def _faults(*rows) -> dict:

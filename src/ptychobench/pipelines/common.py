@@ -164,6 +164,17 @@ def record_input_stages(rec: StageRecorder, data: GroupedData, s_c: float) -> No
     rec.record("training_labels", scaled, s_c=s_c)
 
 
+def evaluate(prep: Prepared, train_result, reconstruct, progress: bool | Progress = False) -> RunResult:
+    """Predict the test groups, put them together with the pipeline's ``reconstruct(prep,
+    trimmed) -> (stitched, truth, covered)`` and measure the result."""
+    progress = as_progress(progress)
+    with progress.stage("predict"):
+        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
+    with progress.stage("stitch"):
+        stitched, truth, covered = reconstruct(prep, trimmed)
+    return finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
+
+
 def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_result):
     """Stages after the model, the metrics and the run result."""
     log_scale = prep.model.log_scale_value()

@@ -169,13 +169,7 @@ def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
              progress: bool | Progress = False) -> common.RunResult:
     """Predict the test groups, tile them per image and compare with the clipped truth."""
-    progress = as_progress(progress)
-    with progress.stage("predict"):
-        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
-                                         prep.test.coords_relative)
-    with progress.stage("stitch"):
-        stitched, truth, covered = reconstruct(prep, trimmed)
-    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
+    return common.evaluate(prep, train_result, reconstruct, progress)
 
 
 def run(profile=None, seed: int = 0, nphotons=None, loss_fn: str = "nll", deterministic=True,

@@ -210,13 +210,7 @@ def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
              progress: bool | Progress = False) -> common.RunResult:
     """Predict the test groups, stitch them at their positions, compare on the covered window."""
-    progress = as_progress(progress)
-    with progress.stage("predict"):
-        trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c),
-                                         prep.test.coords_relative)
-    with progress.stage("stitch"):
-        stitched, truth, covered = reconstruct(prep, trimmed)
-    return common.finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
+    return common.evaluate(prep, train_result, reconstruct, progress)
 
 
 def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool | Progress = True,
