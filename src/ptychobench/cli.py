@@ -146,7 +146,7 @@ def cmd_simulate(args) -> int:
     nphotons = profile.nphotons if args.nphotons is None else args.nphotons
     obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0]
     probe = probe_mod.normalize_probe(probe_mod.default_probe(profile.N), modern.SCENARIOS[modern.PARITY_SCENARIO]["probe_scale"])
-    coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, modern.BUFFER,
+    coords = nongrid.random_positions(profile.positions(profile.gridsize), profile.modern_size, modern.BUFFER,
                                       modern.POSITION_SEED)
     sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=nphotons, seed=args.seed)
     datafile.save_raw_npz(args.out, coords, sim.diffraction, probe, obj)

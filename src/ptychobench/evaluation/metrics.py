@@ -8,7 +8,8 @@ normalisations predict: a physics-consistent reconstruction is ``Ô = G · O`` w
 (legacy: ``(1/norm_Y_I) × 1 × s_c/exp(log_scale)``; modern: ``1 × g × s_c/exp(log_scale)``).
 
 * ``coverage`` — covered pixels / comparison window;
-* ``amplitude_ratio`` — mean(stitched)/mean(truth) on covered pixels (raw gauge);
+* ``amplitude_ratio`` — mean(stitched)/mean(truth) on the scored pixels (raw gauge; the
+  faithful scoring counts every pixel of its window, zeros included, ours the covered ones);
 * ``amplitude_ratio_ls`` — least-squares ``a`` minimising ``‖stitched − a·truth‖²``;
 * ``expected_gauge`` — ``G`` above;
 * ``gauge_corrected_ratio`` = ``amplitude_ratio / expected_gauge`` (1 is perfect);
@@ -67,19 +68,23 @@ def frc_threshold(curve: np.ndarray, threshold: float = 0.5) -> float:
     return float(k - 1 + (c0 - threshold) / (c0 - c1)) if c0 != c1 else float(k)
 
 
-def amplitude_metrics(stitched: np.ndarray, truth: np.ndarray, covered: np.ndarray, gauge: float) -> dict:
-    """Bias metrics on covered pixels and quality metrics after mean-scale alignment.
+def amplitude_metrics(stitched: np.ndarray, truth: np.ndarray, scored: np.ndarray, gauge: float,
+                      *, covered: np.ndarray | None = None) -> dict:
+    """Bias metrics on the scored pixels and quality metrics after mean-scale alignment.
 
     Parameters
     ----------
     stitched, truth : float (H, W)
         Reconstructed amplitude and true amplitude on the comparison window.
-    covered : bool (H, W)
-        Pixels the reconstruction covers.
+    scored : bool (H, W)
+        Pixels the metrics count (the covered ones, or the whole window where zeros count).
     gauge : float
         The expected gauge ``G`` of this run.
+    covered : bool (H, W), optional
+        Pixels the reconstruction covers, for ``coverage`` (default ``scored``).
     """
-    covered = covered.astype(bool)
+    coverage = float((scored if covered is None else covered).mean())
+    covered = scored.astype(bool)
     p, t = stitched[covered].astype(np.float64), truth[covered].astype(np.float64)
     ratio = float(p.mean() / t.mean())
     ls = float(np.dot(p, t) / np.dot(t, t))
@@ -90,7 +95,7 @@ def amplitude_metrics(stitched: np.ndarray, truth: np.ndarray, covered: np.ndarr
     min_side = min(truth.shape)
     win = min(7, min_side if min_side % 2 else min_side - 1)
     return {
-        "coverage": float(covered.mean()),
+        "coverage": coverage,
         "amplitude_ratio": ratio,
         "amplitude_ratio_ls": ls,
         "expected_gauge": float(gauge),

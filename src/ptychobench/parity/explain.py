@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from . import trained
+
 CEILINGS = {"sigmoid": 1.0}
 
 #: ``(key, label, meaning)`` of the factors of ``naive``, in the order of the product
@@ -55,13 +57,14 @@ def explain(run) -> dict:
     window_truth = truth.mean() / truth_cov.mean()  # truth is not uniform over the window
     demand = gauge * truth_cov
     head_clip = float(np.minimum(demand, ceiling).mean() / demand.mean())
-    measured = run.metrics["amplitude_ratio"]
+    scored = trained.scored_metrics(run) or run.metrics  # the covered window the arrays hold
+    measured = scored["amplitude_ratio"]
     residual = measured / (gauge * head_clip)
     return {
         "pipeline": run.pipeline,
         "naive_window_ratio": float(naive),
         "amplitude_ratio": float(measured),
-        "coverage": run.metrics["coverage"],
+        "coverage": scored["coverage"],
         "coverage_factor": float(coverage_factor / window_truth),
         "object_normalization": float(object_norm),
         "diffraction_gain_g": float(g),

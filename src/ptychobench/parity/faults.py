@@ -386,7 +386,7 @@ def gauge_without_intensity_ratio():
 def ratio_over_whole_window():
     """The amplitude ratio is taken over the whole window, uncovered zeros included."""
     return _wrap(metrics, "amplitude_metrics",
-                 lambda f: lambda stitched, truth, covered, gauge: f(stitched, truth, np.ones_like(covered), gauge))
+                 lambda f: lambda stitched, truth, scored, gauge, **kw: f(stitched, truth, np.ones_like(scored), gauge, **kw))
 
 
 # --- trained tier: the inference path ------------------------------------------------------------------------

@@ -131,6 +131,25 @@ ORIGINAL_VALIDATION_SPLIT = {
 }
 
 
+
+
+def keras_tail_split(n: int, fraction: float = 0.05) -> np.ndarray:
+    """The groups Keras holds out of a container nobody shuffled (the modern path: loader,
+    components and ``train_pinn`` never shuffle before ``fit``): the tail from
+    ``split_at = int(floor(n · (1 − fraction)))`` on (tf_keras ``engine/data_adapter.py:1803``,
+    keras ``trainers/data_adapters/array_slicing.py:497-517``)."""
+    return np.arange(int(math.floor(n * (1.0 - fraction))), n, dtype=np.int64)
+
+
+def validation_split_digest(pipeline: str, n: int, modern_validation: str = "tail") -> str:
+    """Digest of the groups the original holds out of ``n``: legacy always the sklearn
+    shuffle's (:data:`ORIGINAL_VALIDATION_SPLIT`); modern the container's tail
+    (:func:`keras_tail_split`), or the shuffled split under the named ``shuffled`` variant."""
+    if pipeline == "legacy" or modern_validation == "shuffled":
+        return ORIGINAL_VALIDATION_SPLIT.get(n, f"no recorded split for n={n}")
+    return split_digest(keras_tail_split(n))
+
+
 #: The closed-form scale the investigation recorded at 1e9 photons and N = 64 (facts §3, §11).
 RECORDED_S_C = 988.21
 
@@ -279,6 +298,57 @@ def reassemble_position(patches: np.ndarray, centres: np.ndarray, shape: tuple, 
         acc += ndimage.shift(crop, shift, order=1, mode="grid-constant", cval=0.0)
         wsum += ndimage.shift(ones, shift, order=1, mode="grid-constant", cval=0.0)
     return acc / (wsum + ORIGINAL_REASSEMBLE_EPS), wsum
+
+
+def original_shift_and_sum(patches: np.ndarray, centres: np.ndarray, M: int = ORIGINAL_REASSEMBLE_M):
+    """The original's ``reassemble_position`` on its own canvas (M ``ptycho/tf_helper.py:1190-1277``),
+    written out: offsets relative to their float32 mean; ``pad = ceil(max |adjusted|)``, plus
+    one if odd; each central M×M crop zero-padded by ``pad`` on every side and shifted by its
+    adjusted ``[x, y]`` (``scipy.ndimage.shift``, order 1, zeros outside); the sum divided by
+    the same sum of ones + 1e-9, nothing zeroed.
+
+    Returns ``(image, weight, origin)``: ``origin`` (``[x, y]``) is the object coordinate of
+    canvas pixel (0, 0), ``mean − pad − M//2``.
+    """
+    offsets = centres.astype(np.float32)
+    mean = offsets.mean(axis=0, dtype=np.float32)
+    adjusted = (offsets - mean).astype(np.float64)
+    pad = int(math.ceil(float(np.abs(adjusted).max())))
+    if pad % 2:
+        pad += 1
+    size = M + 2 * pad
+    N = patches.shape[1]
+    lo = N // 2 - M // 2
+    acc, wsum = np.zeros((size, size)), np.zeros((size, size))
+    for patch, (dx, dy) in zip(patches, adjusted):
+        crop, ones = np.zeros((size, size)), np.zeros((size, size))
+        crop[pad : pad + M, pad : pad + M] = patch[lo : lo + M, lo : lo + M]
+        ones[pad : pad + M, pad : pad + M] = 1.0
+        acc += ndimage.shift(crop, (dy, dx), order=1, mode="grid-constant", cval=0.0)
+        wsum += ndimage.shift(ones, (dy, dx), order=1, mode="grid-constant", cval=0.0)
+    return acc / (wsum + ORIGINAL_REASSEMBLE_EPS), wsum, mean.astype(np.float64) - pad - M // 2
+
+
+def scan_window_registered(image: np.ndarray, origin, centres: np.ndarray, shape: tuple, M: int):
+    """The original's comparison window, written out with loops: the object's rows
+    ``int(min y) − M//2 … int(max y) + M//2`` (and columns likewise) clipped to ``shape``
+    (M ``ptycho/image/cropping.py:111-176``), each object pixel ``(r, c)`` taking the canvas
+    pixel ``(r − round(origin y), c − round(origin x))``, 0 outside the canvas.
+
+    Returns ``(window, rows, cols)``.
+    """
+    r0 = max(0, int(centres[:, 1].min()) - M // 2)
+    r1 = min(shape[0], int(centres[:, 1].max()) + M // 2)
+    c0 = max(0, int(centres[:, 0].min()) - M // 2)
+    c1 = min(shape[1], int(centres[:, 0].max()) + M // 2)
+    dy, dx = int(round(float(origin[1]))), int(round(float(origin[0])))
+    out = np.zeros((r1 - r0, c1 - c0), image.dtype)
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            i, j = r - dy, c - dx
+            if 0 <= i < image.shape[0] and 0 <= j < image.shape[1]:
+                out[r - r0, c - c0] = image[i, j]
+    return out, slice(r0, r1), slice(c0, c1)
 
 
 def coverage_box(weight: np.ndarray, floor: float = 1e-6) -> tuple[slice, slice]:

@@ -457,7 +457,9 @@ def write_report(outcome, root: Path | str = "reports") -> Path:
         for name, run in outcome.runs.items():
             atomic_write_text(tmp / f"run_{name}.json", json.dumps(run.to_json(), indent=2) + "\n")
             if run.arrays:
-                np.savez_compressed(tmp / f"arrays_{name}.npz", **run.arrays)
+                # the windows, not the model's raw patches (tens of MB at the larger profiles)
+                np.savez_compressed(tmp / f"arrays_{name}.npz",
+                                    **{k: v for k, v in run.arrays.items() if k != "trimmed"})
         if outcome.seed_summary():
             atomic_write_text(tmp / "seeds.json", to_json(outcome.seed_summary()))
         if outcome.explanations:

@@ -56,6 +56,18 @@ REFERENCE_FILE = Path(__file__).with_name("faithful_seeds.json")
 WIDEN = 1.0
 
 
+#: The scoring the trained verdicts judge (:data:`..pipelines.common.SCORINGS`): ours, the covered
+#: pixels of the mosaic, where the flat answer is a yardstick (the faithful window also counts the
+#: uncovered zeros, which no flat answer predicts). The faithful scoring's numbers are the
+#: reproduction's (``ptychobench reproduce``).
+SCORING = "ptychobench"
+
+
+def scored_metrics(run) -> dict:
+    """The metrics of ``run`` (a RunResult or its JSON) under :data:`SCORING`."""
+    return (_field(run, "alternative_metrics") or {}).get(SCORING, {})
+
+
 def run_command(key: str, seed: int, profile: str) -> list[str]:
     """The ``ptychobench`` arguments that train run ``key`` at ``seed`` (the parity suite's runs)."""
     if key == "legacy":
@@ -80,6 +92,7 @@ def build_reference(folder: Path, profile: str, seeds, command: str) -> dict:
     runs = load_runs(folder, seeds)
     git = provenance.git_state()
     entry = {"command": command, "commit": git["sha"] or "unknown", "dirty": git["dirty"], "cpu": provenance.cpu_name(),
+             "scoring": SCORING,
              "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "seeds": list(seeds), "runs": {}}
     doses = {float(r["nphotons"]) for records in runs.values() for r in records}
     if len(doses) != 1:
@@ -88,7 +101,7 @@ def build_reference(folder: Path, profile: str, seeds, command: str) -> dict:
     for key, records in runs.items():
         ok = [r for r in records if not r.get("failure")]
         entry["runs"][key] = {"failed": [r["seed"] for r in records if r.get("failure")],
-                              **{q: [float(r["metrics"][q]) for r in ok] for q in QUANTITIES}}
+                              **{q: [float(scored_metrics(r)[q]) for r in ok] for q in QUANTITIES}}
     reference = load_reference(REFERENCE_FILE) if REFERENCE_FILE.exists() else {}
     reference[profile] = entry
     return reference
@@ -174,7 +187,7 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
     which = f"median of seeds {seeds}" if len(ok) > 1 else f"seed {seeds[0]}"
     faithful = entry["runs"][key]
     for q in QUANTITIES:
-        values = [float(_field(run, "metrics").get(q, math.nan)) for run in ok]
+        values = [float(scored_metrics(run).get(q, math.nan)) for run in ok]
         got = float(np.median(values))
         lo, hi = band(faithful[q], tables.tolerance("trained", f"{q}_floor"))
         what = (f"{key} {q} ({which}) within the faithful band (seeds {entry['seeds'][0]}-{entry['seeds'][-1]} "
@@ -182,8 +195,8 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
         r.inside(what, got, lo, hi, f"trained.{q}_floor")
     # structure that is not the truth's: worse than the flat answer, which no faithful run is
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing yardstick fails the row
-        excess = float(np.median([np.float64(_field(run, "metrics").get("mae", math.nan))
-                                  / np.float64(_field(run, "metrics").get("mae_flat", math.nan)) for run in ok]))
+        excess = float(np.median([np.float64(scored_metrics(run).get("mae", math.nan))
+                                  / np.float64(scored_metrics(run).get("mae_flat", math.nan)) for run in ok]))
     r.within(f"{key} mae / mae of the flat answer ({which}): no worse than no structure at all", excess,
              "trained", "mae_over_flat")
 

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..errors import TrainingDivergedError
+from ..errors import ConfigError, TrainingDivergedError
 from ..evaluation import metrics
 from ..model.network import PtychoPINN, count_params
 from ..model.spec import ModelSpec
@@ -24,6 +24,18 @@ from ..training import loop
 from ..training.losses import LossWeights
 from . import provenance
 from .profiles import Profile
+
+#: How a reconstruction is put together and scored (each pipeline's ``reconstruct``):
+#: ``faithful`` the original's convention (the default, the run's ``metrics``); ``ptychobench``
+#: ours (reported beside it, in ``alternative_metrics``).
+FAITHFUL = "faithful"
+SCORINGS = (FAITHFUL, "ptychobench")
+
+
+def check_scoring(scoring: str) -> str:
+    if scoring not in SCORINGS:
+        raise ConfigError("scoring", f"must be one of {SCORINGS}, got {scoring!r}")
+    return scoring
 
 
 @dataclass
@@ -65,6 +77,9 @@ class Prepared:
     train_group_indices: np.ndarray | None = None
     #: modern: the grouped test diffraction before ``normalize_data`` (B, N, N, C)
     test_raw_X: np.ndarray | None = None
+    #: whether the training groups are shuffled before the validation split (legacy: sklearn's
+    #: shuffle; modern: no, unless the profile's ``modern_validation`` variant is ``shuffled``)
+    presplit_shuffle: bool = True
 
     @property
     def object_normalization(self) -> float:
@@ -97,6 +112,8 @@ class RunResult:
     weights_sha256: str = ""
     peak_rss_bytes: int = 0
     failure: str | None = None
+    #: the metrics under each other scoring (:data:`SCORINGS`), beside ``metrics`` (faithful)
+    alternative_metrics: dict = field(default_factory=dict)
     arrays: dict = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict:
@@ -151,6 +168,7 @@ def train_settings(prep: Prepared, progress: bool | Progress) -> loop.TrainSetti
         batch_size=prep.batch_size,
         weights=prep.weights,
         nll_form=prep.nll_form,
+        presplit_shuffle=prep.presplit_shuffle,
         probe_big=prep.spec.probe_big,
         seed=prep.seed,
         progress=progress,
@@ -166,32 +184,48 @@ def record_input_stages(rec: StageRecorder, data: GroupedData, s_c: float) -> No
 
 def evaluate(prep: Prepared, train_result, reconstruct, progress: bool | Progress = False) -> RunResult:
     """Predict the test groups, put them together with the pipeline's ``reconstruct(prep,
-    trimmed) -> (stitched, truth, covered)`` and measure the result."""
+    trimmed, scoring) -> (stitched, truth, scored, covered)`` under every scoring and measure
+    the result (the faithful scoring is the run's ``metrics``)."""
     progress = as_progress(progress)
     with progress.stage("predict"):
         trimmed, pred_amp = loop.predict(prep.model, prep.test.X * np.float32(prep.s_c), prep.test.coords_relative)
     with progress.stage("stitch"):
-        stitched, truth, covered = reconstruct(prep, trimmed)
-    return finish(prep, stitched, truth, covered, pred_amp, trimmed, train_result)
+        views = {scoring: reconstruct(prep, trimmed, scoring) for scoring in SCORINGS}
+    return finish(prep, views, pred_amp, trimmed, train_result)
 
 
-def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_result):
-    """Stages after the model, the metrics and the run result."""
+def scoring_metrics(prep: Prepared, stitched, truth, scored, covered, log_scale: float) -> dict:
+    """Bias and quality metrics of one scored window (:func:`..evaluation.metrics.amplitude_metrics`)."""
+    gauge = metrics.expected_gauge(prep.object_normalization, prep.diffraction_gain, prep.s_c, log_scale)
+    return metrics.amplitude_metrics(np.abs(stitched), truth, scored, gauge, covered=covered)
+
+
+def finish(prep: Prepared, views: dict, pred_amp, trimmed, train_result):
+    """Stages after the model, the metrics under each scoring and the run result.
+
+    ``views``: ``{scoring: (stitched, truth, scored, covered)}`` with the faithful one.
+    """
     log_scale = prep.model.log_scale_value()
+    stitched, truth, scored, covered = views[FAITHFUL]
     rec = prep.recorder
     rec.record("predicted_amplitude", pred_amp, exp_log_scale=math.exp(log_scale))
     rec.record("object_patch", np.abs(trimmed))
-    rec.record("stitched_object", np.abs(stitched)[covered])
-    rec.record("truth_window", truth[covered])
+    rec.record("stitched_object", np.abs(stitched)[scored])
+    rec.record("truth_window", truth[scored])
     gauge = metrics.expected_gauge(prep.object_normalization, prep.diffraction_gain, prep.s_c, log_scale)
-    result_metrics = metrics.amplitude_metrics(np.abs(stitched), truth, covered, gauge)
+    result_metrics = scoring_metrics(prep, stitched, truth, scored, covered, log_scale)
     ceiling = 1.0 if prep.spec.amp_activation == "sigmoid" else math.inf
     obj_amp = np.abs(trimmed)
     central = obj_amp[:, prep.spec.N // 4 : 3 * prep.spec.N // 4, prep.spec.N // 4 : 3 * prep.spec.N // 4]
-    result_metrics["head_saturation"] = float(np.mean(central >= 0.99 * ceiling))
-    # the head's mean output in its own units over the same central N/2 x N/2 of every patch:
-    # what a collapsed run collapses to, and what a gauge change moves
-    result_metrics["output_level"] = float(central.mean(dtype=np.float64))
+    model_metrics = {
+        "head_saturation": float(np.mean(central >= 0.99 * ceiling)),
+        # the head's mean output in its own units over the same central N/2 x N/2 of every patch:
+        # what a collapsed run collapses to, and what a gauge change moves
+        "output_level": float(central.mean(dtype=np.float64)),
+    }
+    result_metrics.update(model_metrics)
+    alternative = {name: {**scoring_metrics(prep, *view, log_scale), **model_metrics}
+                   for name, view in views.items() if name != FAITHFUL}
     factors = {
         **prep.test.scale_factors,
         "s_c": prep.s_c,
@@ -206,10 +240,25 @@ def finish(prep: Prepared, stitched, truth, covered, pred_amp, trimmed, train_re
         scale_factors=factors,
         stages=rec.table(),
         metrics=result_metrics,
+        alternative_metrics=alternative,
         training=train_result.to_json(),
         weights_sha256=weights_digest(prep.model),
-        arrays={"stitched": stitched, "truth": truth, "covered": covered},
+        arrays=_arrays(views, trimmed, prep.test.coords_offsets[:, 0, :, 0]),
     )
+
+
+#: The scoring whose window the arrays ``stitched``, ``truth``, ``covered`` hold: the covered
+#: pixels, where the trained checks, ``explain`` and the figures look (the faithful window's
+#: arrays are kept as ``faithful_stitched``, ``faithful_truth``, ``faithful_scored``).
+ARRAY_SCORING = "ptychobench"
+
+
+def _arrays(views: dict, trimmed, centres) -> dict:
+    stitched, truth, scored, _ = views[ARRAY_SCORING]
+    f_stitched, f_truth, f_scored, f_covered = views[FAITHFUL]
+    return {"stitched": stitched, "truth": truth, "covered": scored, "faithful_stitched": f_stitched,
+            "faithful_truth": f_truth, "faithful_scored": f_scored, "faithful_covered": f_covered,
+            "trimmed": trimmed, "test_centres": centres}
 
 
 def _run_result(prep: Prepared, **fields) -> RunResult:

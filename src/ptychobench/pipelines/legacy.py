@@ -55,6 +55,8 @@ def configure(profile: Profile, nphotons: float, loss_fn: str) -> dict:
     for key, value in overrides.items():
         params.set(key, value)
     params.validate()
+    if profile.legacy_train_groups is not None:  # not a cfg key: the caller's choice of groups for fit
+        overrides["fit_groups"] = profile.legacy_train_groups
     return overrides
 
 
@@ -97,6 +99,9 @@ def prepare(
             on_batch=progress.counter("simulate test", "group"),
             **sim,
         )
+    if profile.legacy_train_groups is not None and profile.legacy_train_groups < train.n_groups:
+        # s_sim and norm_Y_I stay those of the whole simulated set, as the original computes them
+        train = train.take(legacy_grid.fit_subset(train.n_groups, profile.legacy_train_groups))
     for data in (train, test):
         data.scale_factors["object_normalization"] = 1.0 / data.scale_factors["norm_Y_I"]
     cfg["intensity_scale"] = s_sim  # generate_data
@@ -144,26 +149,37 @@ def prepare(
     )
 
 
-def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
+def reconstruct(prep: common.Prepared, trimmed: np.ndarray, scoring: str = common.FAITHFUL):
     """The evaluation geometry: object patches (B, N, N, 1) of the test groups tiled per image,
-    and the clipped truth of each image, the mosaics stacked along rows.
+    and the clipped truth of each image.
 
-    Returns ``(stitched, truth, covered)``; every pixel of a grid mosaic is covered.
+    ``scoring`` (:data:`.common.SCORINGS`):
+
+    * ``faithful`` — the original's: test image 0 only (DE ``ptycho/data_preprocessing.py:128-129``,
+      ``ptycho/export.py``), ``offset/2`` trimmed off each side (DE ``ptycho/evaluation.py:123-126``);
+    * ``ptychobench`` — ours: every test image's mosaic, stacked along rows, untrimmed.
+
+    Returns ``(stitched, truth, scored, covered)``; every pixel of a grid mosaic is covered and counts.
     """
     cfg = prep.config  # the snapshot: another pipeline may have reset the global cfg since
     layout = prep.test_layout
     per_image = layout.ny * layout.nx
+    faithful = common.check_scoring(scoring) == common.FAITHFUL
+    n_images = 1 if faithful else layout.n_images
     mosaics = [
         stitching.stitch_grid(trimmed[i * per_image : (i + 1) * per_image, :, :, 0], layout.ny, layout.nx,
                               cfg["outer_offset_test"])
-        for i in range(layout.n_images)
+        for i in range(n_images)
     ]
     truth = legacy_grid.clipped_truth(
-        prep.test_images, cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
+        prep.test_images[:n_images], cfg["N"], cfg["gridsize"], cfg["offset"], cfg["outer_offset_test"]
     )
-    stitched = np.concatenate(mosaics, axis=0)
-    truth = np.concatenate(list(truth), axis=0)
-    return stitched, truth, np.ones(stitched.shape, dtype=bool)
+    if faithful:
+        stitched, truth = stitching.trim(mosaics[0], cfg["offset"]), stitching.trim(truth[0], cfg["offset"])
+    else:
+        stitched, truth = np.concatenate(mosaics, axis=0), np.concatenate(list(truth), axis=0)
+    every = np.ones(stitched.shape, dtype=bool)
+    return stitched, truth, every, every
 
 
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult,

@@ -118,7 +118,7 @@ def prepare(
         raw_probe = (datafile.load_probe_npz(probe_file, N) if needs_probe_file(scenario)
                      else probe_mod.default_probe(N, cfg["default_probe_scale"]))
         probe = probe_mod.normalize_probe(raw_probe, cfg["probe_scale"])
-        coords = nongrid.random_positions(profile.modern_positions, profile.modern_size, BUFFER, POSITION_SEED)
+        coords = nongrid.random_positions(profile.positions(gs), profile.modern_size, BUFFER, POSITION_SEED)
         with progress.stage("simulate"):
             sim = nongrid.simulate_nongrid(obj, probe, coords, nphotons=cfg["nphotons"], seed=seed * 1000 + 42,
                                            on_batch=progress.counter("simulate", "position"))
@@ -190,21 +190,42 @@ def prepare(
         train_positions=train_raw.coords,
         train_group_indices=train_idx,
         test_raw_X=test_grouped.X,
+        presplit_shuffle=profile.modern_validation == "shuffled",
     )
 
 
-def reconstruct(prep: common.Prepared, trimmed: np.ndarray):
+def reconstruct(prep: common.Prepared, trimmed: np.ndarray, scoring: str = common.FAITHFUL):
     """The evaluation geometry: object patches (B, N, N, 1) of the test groups stitched at their
-    centres, and the window of the object they cover.
+    centres, and the window of the object they are scored on.
 
-    Returns ``(stitched, truth, covered)`` on that window: the stitched amplitude (complex
-    where ``trimmed`` is), the true object, and the covered pixels (bool).
+    ``scoring`` (:data:`.common.SCORINGS`):
+
+    * ``faithful`` — the original's: the mosaic on the canvas of the original ``shift_and_sum``
+      (:func:`..evaluation.stitching.original_frame`; every pixel ``sum / (weight + 1e-9)``),
+      registered to the integer, on the scan bounding box ± M/2 of the test groups
+      (``align_for_evaluation``); every pixel of that window counts, zeros included.
+    * ``ptychobench`` — ours: the mosaic on the object's integer grid, pixels with weight
+      ≤ 1e-6 set to 0, on the covered pixels of their bounding box.
+
+    Returns ``(stitched, truth, scored, covered)`` on that window: the stitched amplitude
+    (complex where ``trimmed`` is), the true object, the pixels the metrics count and the
+    pixels the mosaic covers (bool).
     """
     obj = prep.test_images[0]
+    M = prep.profile.reassemble_M
     centres = prep.test.coords_offsets[:, 0, :, 0]  # (B, [x, y]) group centres
-    image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, prep.profile.reassemble_M)
+    if common.check_scoring(scoring) == common.FAITHFUL:
+        origin, size = stitching.original_frame(centres, M)
+        image, weight = stitching.stitch_positions(trimmed[..., 0], centres, (size, size), M, origin,
+                                                   min_weight=None)
+        rows, cols = stitching.scan_bbox_window(centres, M, obj.shape)
+        stitched = stitching.registered_window(image, origin, rows, cols)
+        covered = stitching.registered_window(weight, origin, rows, cols) > 0
+        return stitched, obj[rows, cols], np.ones(stitched.shape, bool), covered
+    image, weight = stitching.stitch_positions(trimmed[..., 0], centres, obj.shape, M)
     rows, cols = stitching.window_of_coverage(weight)
-    return image[rows, cols], obj[rows, cols], weight[rows, cols] > 0
+    covered = weight[rows, cols] > 0
+    return image[rows, cols], obj[rows, cols], covered, covered
 
 
 def evaluate(prep: common.Prepared, train_result: loop.TrainResult,

@@ -6,6 +6,7 @@
 | smoke    | CI, 2 CPU cores        | 1+1 images of 160², 576 train groups, 16 epochs | 1,152 positions on 160², 576 groups, 5 epochs |
 | standard | a workstation          | 1+1 images of 392², 6,724 groups, 20 epochs   | 4,000 positions, 2,000 groups, 20 epochs    |
 | paper    | a GPU in the container | dose recipe: 2+2 images of 392², outer 8/20, 60 epochs | sim-lines: 2000·C positions, 1,000 groups, 50 epochs |
+| investigation | ``ptychobench reproduce`` | dose recipe at 392², 1,600 of the 6,724 groups, 5 epochs | sim-lines: 2000·C positions, 1,000 groups, 5 epochs |
 
 Both pipelines use gridsize 2 and N=64 in every profile; the dose ladder is thinned for
 the smaller profiles. The smoke profile declares ``n_filters_scale = 1`` (a quarter of the
@@ -51,6 +52,16 @@ class Profile:
     #: 'constant' (faithful: the original never trained exp(log_scale)) or 'trainable'
     #: (the named variant: the scale trains wherever cfg['intensity_scale.trainable'] says so)
     scale_variant: str = "constant"
+    #: the modern validation split: 'tail' (faithful: Keras holds out the last 5% of the
+    #: container, which the original never shuffles) or 'shuffled' (the named variant: a
+    #: random 5%, as the legacy path's sklearn shuffle gives)
+    modern_validation: str = "tail"
+    #: modern positions per channel: when set, the scenario simulates this × gridsize²
+    #: positions (the sim-lines runners' ``total_images = 2000·gridsize²``), else ``modern_positions``
+    modern_positions_per_channel: int | None = None
+    #: legacy groups given to ``fit`` (validation included): the first this many of the
+    #: training groups after the original's sklearn shuffle (a random subset); None: all
+    legacy_train_groups: int | None = None
 
     def __post_init__(self) -> None:
         if self.N not in (64, 128, 256):
@@ -66,12 +77,24 @@ class Profile:
                      "modern_train_groups", "modern_test_groups", "modern_epochs", "n_filters_scale"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(name, f"must be an integer >= 1, got {getattr(self, name)!r}")
-        if self.modern_train_groups > self.modern_positions // 2:
+        if self.modern_train_groups > self.positions(1) // 2:
             raise ConfigError("modern_train_groups", "exceeds the positions of the training half")
+        if self.modern_validation not in MODERN_VALIDATION:
+            raise ConfigError("modern_validation", f"must be one of {MODERN_VALIDATION}, got {self.modern_validation!r}")
+        for name in ("modern_positions_per_channel", "legacy_train_groups"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(name, f"must be None or an integer >= 1, got {value!r}")
         if self.scale_variant not in SCALE_VARIANTS:
             raise ConfigError("scale_variant", f"must be one of {SCALE_VARIANTS}, got {self.scale_variant!r}")
         if not self.nphotons > 0:
             raise ConfigError("nphotons", f"must be > 0, got {self.nphotons!r}")
+
+    def positions(self, gridsize: int) -> int:
+        """Scan positions the modern scenario of this gridsize simulates."""
+        if self.modern_positions_per_channel is None:
+            return self.modern_positions
+        return self.modern_positions_per_channel * gridsize * gridsize
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -93,6 +116,8 @@ class Profile:
         modern_groups = self.modern_train_groups + self.modern_test_groups + self.modern_positions
         return int(max(legacy_groups, modern_groups) * per_group + 1.5 * 2**30)
 
+
+MODERN_VALIDATION = ("tail", "shuffled")
 
 PROFILES = {
     # Machinery tests only (asv, the container): seconds, not science.
@@ -156,11 +181,34 @@ PROFILES = {
         legacy_epochs=60,
         modern_size=392,
         modern_positions=8000,
+        modern_positions_per_channel=2000,
         modern_train_groups=1000,
         modern_test_groups=1000,
         modern_epochs=50,
         nphotons=1e9,
         doses=(1e4, 1e5, 1e6, 1e7, 1e8, 1e9),
+    ),
+    # The configuration the investigation's trained numbers were recorded at (facts §5.3, §9,
+    # §11): the dose recipe at 392² with one train and one test image (the 330² test mosaic),
+    # 1,600 groups given to fit, 5 epochs; the sim-lines scenarios with 2000·C positions
+    # (392², seed 42), 1,000 groups and 5 epochs; n_filters_scale 2, batch 16.
+    "investigation": Profile(
+        name="investigation",
+        N=64,
+        gridsize=2,
+        legacy_size=392,
+        legacy_nimgs_train=1,
+        legacy_nimgs_test=1,
+        legacy_epochs=5,
+        legacy_train_groups=1600,
+        modern_size=392,
+        modern_positions=8000,
+        modern_positions_per_channel=2000,
+        modern_train_groups=1000,
+        modern_test_groups=1000,
+        modern_epochs=5,
+        nphotons=1e9,
+        doses=(1e9,),
     ),
 }
 

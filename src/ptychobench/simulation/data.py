@@ -79,3 +79,15 @@ class GroupedData:
             coords_nn=self.coords_nn,
             scale_factors={**self.scale_factors, **factors},
         )
+
+    def take(self, idx: np.ndarray) -> "GroupedData":
+        """The groups ``idx`` (int array), in that order, with the same scale factors."""
+        return GroupedData(
+            X=self.X[idx],
+            Y_I=self.Y_I[idx],
+            coords_offsets=self.coords_offsets[idx],
+            coords_relative=self.coords_relative[idx],
+            image_index=self.image_index[idx],
+            coords_nn=self.coords_nn[idx],
+            scale_factors=dict(self.scale_factors),
+        )

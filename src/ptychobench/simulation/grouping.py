@@ -26,7 +26,10 @@ def group_indices(
 ) -> np.ndarray:
     """Indices (B, C) of the patterns in each group ("sample-then-group").
 
-    gridsize 1: ``n_groups`` seeds drawn without replacement, one pattern per group.
+    Seeds: ``n_groups`` positions drawn without replacement; when ``n_groups`` equals the
+    number of positions, every position in its stored order (the original draws only when
+    it needs fewer, M ``ptycho/raw_data.py:660-672``: a y-sorted split keeps its order).
+    gridsize 1: one pattern per group, the seed.
     gridsize > 1: for each seed, its ``neighbor_count`` nearest neighbours (self dropped)
     and ``C`` of them drawn without replacement; with fewer than C neighbours the seed is
     included and drawing is with replacement.
@@ -41,7 +44,7 @@ def group_indices(
             "(set enable_oversampling for gridsize > 1)",
         )
     replace = n_groups > n_points
-    seeds = rng.choice(n_points, size=n_groups, replace=replace)
+    seeds = np.arange(n_points) if n_groups == n_points else rng.choice(n_points, size=n_groups, replace=replace)
     if C == 1:
         return seeds[:, None].astype(np.int64)
     k = min(neighbor_count, n_points - 1)

@@ -32,6 +32,8 @@ class TrainSettings:
     batch_size: int = 16
     learning_rate: float = 1e-3
     validation_split: float = 0.05
+    #: legacy ``True`` (sklearn's shuffle before the split), modern ``False`` (the container's tail)
+    presplit_shuffle: bool = True
     weights: losses.LossWeights = field(default_factory=losses.LossWeights)
     nll_form: str = "mean"
     probe_big: bool = False
@@ -117,16 +119,20 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
-def validation_split_indices(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def validation_split_indices(n: int, fraction: float, presplit_shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(train, validation)`` group indices as the original takes them.
 
-    The original shuffles the training groups once with ``sklearn.utils.shuffle(...,
-    random_state=0)`` (DE ``ptycho/data_preprocessing.py:60-68,126``), which permutes with
-    ``RandomState(0).shuffle``; Keras' ``validation_split`` then holds out the tail after
-    ``floor(n·(1 − fraction))``. So the validation groups are a random 5%, not a strip.
+    Keras' ``validation_split`` holds out the tail of the container's order after
+    ``floor(n·(1 − fraction))`` (tf_keras ``data_adapter.py:1803``). The legacy path shuffles
+    the training groups once before, with ``sklearn.utils.shuffle(..., random_state=0)``
+    (DE ``ptycho/data_preprocessing.py:60-68,126``), which permutes with
+    ``RandomState(0).shuffle``: its validation groups are a random 5%
+    (``presplit_shuffle=True``). The modern path does not shuffle
+    (``presplit_shuffle=False``): its validation groups are the last 5% of the container.
     """
     order = np.arange(n)
-    np.random.RandomState(0).shuffle(order)
+    if presplit_shuffle:
+        np.random.RandomState(0).shuffle(order)
     split = int(math.floor(n * (1.0 - fraction)))
     return order[:split], order[split:]
 
@@ -213,7 +219,7 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
     X_in = np.asarray(X_in, np.float32)
     coords_relative = np.asarray(coords_relative, np.float32)
     n = X_in.shape[0]
-    train_idx, val_idx = validation_split_indices(n, settings.validation_split)
+    train_idx, val_idx = validation_split_indices(n, settings.validation_split, settings.presplit_shuffle)
     use_realspace = settings.weights.realspace_weight > 0
     obj_targets = realspace_targets(Y_I, coords_relative) if use_realspace else None
 

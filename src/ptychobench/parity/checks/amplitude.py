@@ -63,10 +63,11 @@ def check_amplitude(legacy_runs, modern_runs, name: str = "amplitude", modern_ke
         per_seed = []
         for run in runs:
             pred = predicted_ratio(run)
-            per_seed.append({"seed": run.seed, **{k: run.metrics.get(k, math.nan) for k in (
+            scored = trained.scored_metrics(run)  # the covered window the arrays hold
+            per_seed.append({"seed": run.seed, **{k: scored.get(k, math.nan) for k in (
                 "coverage", "amplitude_ratio", "amplitude_ratio_ls", "expected_gauge", "gauge_corrected_ratio",
                 "amplitude_bias", "head_saturation", "output_level", "pearson", "ssim")}, **pred,
-                "residual": run.metrics["amplitude_ratio"] / pred["predicted_ratio"]})
+                "residual": scored["amplitude_ratio"] / pred["predicted_ratio"]})
         med = {k: float(np.median([p[k] for p in per_seed])) for k in ("residual", "amplitude_bias", "head_clip")}
         residual[pipeline] = med["residual"]
         details[pipeline] = {**per_seed[0], "key": key, "median": med, "seeds": per_seed}

@@ -35,6 +35,7 @@ def training_parameters(prep: common.Prepared) -> dict:
         "early_stop_monitor": s.early_stop_monitor,
         "early_stop_patience": s.early_stop_patience,
         "validation_split": s.validation_split,
+        "presplit_shuffle": s.presplit_shuffle,
         "batch_size": s.batch_size,
         "epochs": s.epochs,
         "nll_form": s.nll_form,
@@ -51,7 +52,8 @@ def check_training_params(legacy: common.Prepared, modern: common.Prepared) -> C
     built objects, against the original's literal settings.
 
     Reference: ``ORIGINAL_TRAINING`` (DE ``model.py:413,444-460``); the validation split recorded
-    from scikit-learn itself (``reference.ORIGINAL_VALIDATION_SPLIT``, by digest);
+    from scikit-learn itself for legacy (``reference.ORIGINAL_VALIDATION_SPLIT``, by digest) and
+    Keras' unshuffled tail for modern (``reference.keras_tail_split``);
     the profile's epochs; the initial ``log_scale`` from the formulas (legacy: log of the
     dataset scale over its patches, DE ``train.py:79,87``; modern: log s_c); whether the scale
     trains (``ORIGINAL_SCALE_TRAINS``, or the profile's named variant).
@@ -68,9 +70,9 @@ def check_training_params(legacy: common.Prepared, modern: common.Prepared) -> C
         want_epochs = prep.profile.legacy_epochs if prep.pipeline == "legacy" else prep.profile.modern_epochs
         r.equal(f"{prep.pipeline} epochs (profile)", g["epochs"], want_epochs)
         n = prep.train.X.shape[0]
-        ours = loop.validation_split_indices(n, g["validation_split"])
+        ours = loop.validation_split_indices(n, g["validation_split"], g["presplit_shuffle"])
         r.equal(f"{prep.pipeline} validation groups of {n} vs the original's split (digest)",
-                ref.split_digest(ours[1]), ref.ORIGINAL_VALIDATION_SPLIT.get(n, f"no recorded split for n={n}"))
+                ref.split_digest(ours[1]), ref.validation_split_digest(prep.pipeline, n, prep.profile.modern_validation))
         r.equal(f"{prep.pipeline} training groups of {n}: the others", np.sort(ours[0]),
                 np.setdiff1d(np.arange(n), ours[1]))
         variant = prep.profile.scale_variant == "trainable"
@@ -88,7 +90,7 @@ def check_training_params(legacy: common.Prepared, modern: common.Prepared) -> C
     rows, problems = tables.compare_tables(a, b, "training")
     for p in problems:
         r.fail(p)
-    return r.result("training_params", "ORIGINAL_TRAINING, ORIGINAL_VALIDATION_SPLIT (sklearn digests), scale formulas, "
+    return r.result("training_params", "ORIGINAL_TRAINING, ORIGINAL_VALIDATION_SPLIT (sklearn digests) and keras_tail_split, scale formulas, "
                     "ORIGINAL_SCALE_TRAINS; known_differences.toml", {**got, "differences": rows})
 
 
@@ -138,7 +140,9 @@ def observe_training(prep: common.Prepared, result) -> dict:
     if result is None:
         return {"name": name, "failed": True}
     val = np.asarray(result.val_indices, np.int64)
-    return {"name": name, "failed": False, "n": int(prep.train.X.shape[0]), "val": val.tolist(),
+    n = int(prep.train.X.shape[0])
+    return {"name": name, "failed": False, "n": n, "val": val.tolist(),
+            "want_split": ref.validation_split_digest(prep.pipeline, n, prep.profile.modern_validation),
             "epoch_orders": result.epoch_orders, "batch_sizes": result.batch_sizes, "history": result.history,
             "lr_trace": result.lr_trace, "epochs_run": result.epochs_run, "epochs": prep.epochs,
             "batch_loss": batch_loss(prep, val[: ref.ORIGINAL_TRAINING["batch_size"]])}
@@ -148,8 +152,9 @@ def check_training_run(observed) -> CheckResult:
     """What the training loop did, observed (:func:`observe_training`), against the original's
     settings and Keras' rules. Per trained pipeline:
 
-    * the held-out groups: exactly the original's split of ``n`` (``reference.ORIGINAL_VALIDATION_SPLIT``,
-      recorded from scikit-learn by digest), never drawn for training;
+    * the held-out groups: exactly the original's split of ``n`` (legacy:
+      ``reference.ORIGINAL_VALIDATION_SPLIT``, recorded from scikit-learn by digest; modern: the
+      container's tail, ``reference.keras_tail_split``), never drawn for training;
     * every epoch draws every training group once, in batches of the original's batch size
       (``n_train // 16`` full batches and the remainder);
     * the learning rate at each epoch against Keras' ``ReduceLROnPlateau`` rule on the observed
@@ -170,7 +175,7 @@ def check_training_run(observed) -> CheckResult:
             continue
         n, val = o["n"], np.asarray(o["val"], np.int64)
         r.equal(f"{name}: held-out groups of {n} vs the original's split (digest)", ref.split_digest(val),
-                ref.ORIGINAL_VALIDATION_SPLIT.get(n, f"no recorded split for n={n}"))
+                o["want_split"])
         train_set = np.setdiff1d(np.arange(n), val)
         r.equal(f"{name}: every epoch draws each of the {len(train_set)} training groups once, no held-out one",
                 all(np.array_equal(np.sort(np.asarray(e, np.int64)), train_set) for e in o["epoch_orders"]), True)
