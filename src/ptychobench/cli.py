@@ -54,6 +54,13 @@ def cmd_run(args) -> int:
             raise ConfigError("data_file", "the legacy pipeline simulates its own grid data")
         result = legacy.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
     text = json.dumps(result.to_json(), indent=2) + "\n"
+    if args.arrays:
+        import numpy as np
+
+        from .atomic import atomic_path
+
+        with atomic_path(Path(args.arrays)) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **result.arrays)
     if args.out:
         from .atomic import atomic_write_text
 
@@ -178,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):
-        p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper")
+        p.add_argument("--profile", default=None, help="smoke (default, or $PTYCHOBENCH_PROFILE), standard, paper, investigation, "
+                       "investigation_232")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--quiet", action="store_true",
                        help="no progress on stderr (stage lines, bars, check verdicts)")
@@ -190,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline", choices=("legacy", "modern"), required=True)
     p.add_argument("--nphotons", type=float, default=None)
     p.add_argument("--out", default=None, help="write the JSON here instead of stdout")
+    p.add_argument("--arrays", default=None, metavar="PATH.npz",
+                   help="also write the run's arrays (the scored windows, the object patches) here")
     p.add_argument("--data-file", default=None, help="modern only: a raw-data NPZ instead of simulating")
     p.add_argument("--scenario", default="gs2_ideal", choices=("gs1_ideal", "gs2_ideal", "gs1_custom", "gs2_custom"),
                    help="modern only: the sim-lines scenario (custom ones need --probe-file)")

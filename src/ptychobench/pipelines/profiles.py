@@ -7,6 +7,7 @@
 | standard | a workstation          | 1+1 images of 392², 6,724 groups, 20 epochs   | 4,000 positions, 2,000 groups, 20 epochs    |
 | paper    | a GPU in the container | dose recipe: 2+2 images of 392², outer 8/20, 60 epochs | sim-lines: 2000·C positions, 1,000 groups, 50 epochs |
 | investigation | ``ptychobench reproduce`` | dose recipe at 392², 1,600 of the 6,724 groups, 5 epochs | sim-lines: 2000·C positions, 1,000 groups, 5 epochs |
+| investigation_232 | ``ptychobench reproduce`` | dose recipe at 232², all 1,764 groups, 5 epochs (the original dose_experiments flow's measured configuration) | as investigation |
 
 Both pipelines use gridsize 2 and N=64 in every profile; the dose ladder is thinned for
 the smaller profiles. The smoke profile declares ``n_filters_scale = 1`` (a quarter of the
@@ -19,6 +20,7 @@ scenarios saturate the sigmoid head and collapse whatever the epoch count.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import asdict, dataclass
 
@@ -211,6 +213,11 @@ PROFILES = {
         doses=(1e9,),
     ),
 }
+# The configuration the original dose_experiments flow was run at on these machines (issue 21,
+# fidelity audit "Turn 3"): the dose recipe at 232² with one train and one test image, all
+# 1,764 training groups (170² test mosaic), 5 epochs. Only its legacy run is used.
+PROFILES["investigation_232"] = dataclasses.replace(
+    PROFILES["investigation"], name="investigation_232", legacy_size=232, legacy_train_groups=None)
 
 PROFILE_ENV = "PTYCHOBENCH_PROFILE"
 

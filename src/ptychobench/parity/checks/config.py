@@ -25,6 +25,11 @@ LEGACY_PROFILE_CFG = {
                  "n_filters_scale": 2},
     "paper": {"size": 392, "nimgs_train": 2, "nimgs_test": 2, "nepochs": 60, "N": 64, "gridsize": 2,
               "n_filters_scale": 2},
+    # facts §11: one 392² train and one test image, 5 epochs (fit on 1,600 of the groups: not a cfg key)
+    "investigation": {"size": 392, "nimgs_train": 1, "nimgs_test": 1, "nepochs": 5, "N": 64, "gridsize": 2,
+                      "n_filters_scale": 2},
+    "investigation_232": {"size": 232, "nimgs_train": 1, "nimgs_test": 1, "nepochs": 5, "N": 64, "gridsize": 2,
+                          "n_filters_scale": 2},
 }
 
 
