@@ -5,6 +5,7 @@
 """Sessions of ptychobench.
 
     nox -s parity            # the parity suite on the smoke profile; prints its report folder last
+    nox -s reproduce -- [--seeds 0-2] [--runs KEY,...]   # the investigation's configuration over seeds
     nox -s tests             # the whole test suite (unit tests + parity suite)
     nox -s bench -- RANGE [asv options]   # asv over commits (default: HEAD); A..B includes A
     nox -s compare -- BASE HEAD            # both benchmarked; non-zero exit when a family's threshold is passed
@@ -61,6 +62,15 @@ def parity(session: nox.Session) -> None:
     session.run("pytest", "tests/parity", *session.posargs, env={**ENV, "PTYCHOBENCH_REPORTS": REPORTS})
     latest = Path(REPORTS) / "LATEST"
     print(Path(REPORTS) / latest.read_text().strip())
+
+
+@nox.session(default=False)
+def reproduce(session: nox.Session) -> None:
+    """The investigation's configuration over seeds (about an hour per seed on 2 cores): every
+    trained number it recorded beside ours; resumes per run and seed (posargs go to
+    ``ptychobench reproduce``). The report path is the last line."""
+    install(session)
+    session.run("ptychobench", "reproduce", "--out", f"{REPORTS}/reproduce", *session.posargs, env=ENV)
 
 
 LOCKS = {

@@ -161,6 +161,33 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _seed_list(text: str) -> list[int]:
+    """``"0-2"`` or ``"0,1,2"`` -> the seeds."""
+    out = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            out += list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        out = []
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be integers >= 0 like 0-2 or 0,1,2, got {text!r}")
+    return out
+
+
+def cmd_reproduce(args) -> int:
+    from .progress import Progress
+    from .reproduce import reproduce, write_report
+
+    progress = Progress(label="reproduce", enabled=not args.quiet)
+    record = reproduce(Path(args.out), args.seeds, args.runs.split(",") if args.runs else None, progress)
+    path = write_report(record, Path(args.out))
+    for row in record["rows"]:
+        progress.line(f"{row['verdict']:>15}: {row['what']}")
+    print(path)
+    return 0
+
+
 def cmd_env(args) -> int:
     from .pipelines import provenance
 
@@ -230,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("report", nargs="?", default=None, help="a parity report folder (else: run --pipeline)")
     p.add_argument("--pipeline", choices=("legacy", "modern"), default="modern")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("reproduce", help="the investigation's configuration over seeds: every trained number it "
+                       "recorded beside ours (tens of minutes per seed on 2 cores)")
+    p.add_argument("--seeds", type=_seed_list, default=_seed_list("0-2"), metavar="0-2",
+                   help="seeds to train (default 0-2)")
+    p.add_argument("--runs", default=None, metavar="KEY,...",
+                   help="which runs (default all: legacy, legacy_trainable, legacy_232, modern, modern_gs1_ideal)")
+    p.add_argument("--out", default="reports/reproduce", help="folder for the runs and the report (resumes there)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("env", help="print the provenance record of this machine")
     common(p)

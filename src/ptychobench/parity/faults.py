@@ -300,7 +300,7 @@ def early_stopping_on_val_loss():
 
 def validation_split_raster():
     """The validation groups are the last ceil(5%) in raster order (the old behaviour)."""
-    def raster(n, fraction):
+    def raster(n, fraction, presplit_shuffle=True):
         split = int(math.ceil(n * (1.0 - fraction)))
         return np.arange(split), np.arange(split, n)
     return mock.patch.object(loop, "validation_split_indices", raster)
@@ -324,8 +324,8 @@ def training_stops_after_one_epoch():
 def validation_leaks_into_training():
     """The loop holds the validation groups out of nothing: it trains on all of them."""
     def leaky(f):
-        def split(n, fraction):
-            _, val = f(n, fraction)
+        def split(n, fraction, *args):
+            _, val = f(n, fraction, *args)
             return np.arange(n), val
         return split
     return _wrap(loop, "validation_split_indices", leaky)
@@ -337,20 +337,21 @@ def validation_leaks_into_training():
 def stitch_crop_shrunk():
     """Position stitching keeps the central 16×16 instead of M = 20."""
     return _wrap(stitching, "stitch_positions",
-                 lambda f: lambda patches, centres, shape, M=20: f(patches, centres, shape, M - 4))
+                 lambda f: lambda patches, centres, shape, M=20, *a, **kw: f(patches, centres, shape, M - 4, *a, **kw))
 
 
 def stitch_centre_off_by_one():
     """Position stitching puts each crop one pixel off its scan position."""
     return _wrap(stitching, "stitch_positions",
-                 lambda f: lambda patches, centres, shape, M=20: f(patches, centres + 1.0, shape, M))
+                 lambda f: lambda patches, centres, shape, M=20, *a, **kw: f(patches, centres + 1.0, shape, M, *a,
+                                                                             **kw))
 
 
 def stitch_normaliser_dropped():
     """Position stitching returns the shift-and-sum without dividing by the weights."""
     def summed(f):
-        def g(patches, centres, shape, M=20):
-            image, weight = f(patches, centres, shape, M)
+        def g(patches, centres, shape, M=20, *a, **kw):
+            image, weight = f(patches, centres, shape, M, *a, **kw)
             return (image * weight).astype(image.dtype), weight
         return g
     return _wrap(stitching, "stitch_positions", summed)
@@ -369,11 +370,52 @@ def grid_tile_centre_shifted():
 def evaluation_centres_swapped():
     """The modern evaluation stitches every group at [y, x] instead of [x, y]."""
     def swapped(f):
-        def reconstruct(prep, trimmed):
+        def reconstruct(prep, trimmed, *args):
             flipped = prep.test.coords_offsets[:, :, ::-1]
-            return f(dataclasses.replace(prep, test=dataclasses.replace(prep.test, coords_offsets=flipped)), trimmed)
+            return f(dataclasses.replace(prep, test=dataclasses.replace(prep.test, coords_offsets=flipped)), trimmed,
+                     *args)
         return reconstruct
     return _wrap(modern, "reconstruct", swapped)
+
+
+def modern_validation_shuffled():
+    """The modern path shuffles its groups before the validation split (our old way), where the
+    original's Keras holds out the container's last 5%."""
+    return _wrap(loop, "validation_split_indices",
+                 lambda f: lambda n, fraction, presplit_shuffle=True: f(n, fraction, True))
+
+
+def gs1_groups_permuted():
+    """gridsize-1 grouping draws its seeds in random order even when it takes every position, so
+    the container no longer keeps the y-sorted split and the held-out 5% is no longer a y-strip."""
+    def permuted(f):
+        def group_indices(coords, n_groups, gridsize, *args, **kw):
+            idx = f(coords, n_groups, gridsize, *args, **kw)
+            return idx[np.random.RandomState(1).permutation(len(idx))] if gridsize == 1 else idx
+        return group_indices
+    return _wrap(grouping, "group_indices", permuted)
+
+
+def stitch_frame_on_integer_grid():
+    """The modern mosaic is stitched around the mean offset rounded to the pixel, losing the
+    fractional lattice shift of the original's canvas."""
+    def rounded(f):
+        def frame(centres, M=20):
+            origin, size = f(centres, M)
+            return np.round(origin), size
+        return frame
+    return _wrap(stitching, "original_frame", rounded)
+
+
+def scan_window_without_margin():
+    """The faithful comparison window is the scan bounding box itself, without its ± M/2 margin."""
+    return _wrap(stitching, "scan_bbox_window",
+                 lambda f: lambda centres, M, shape: f(centres, 0, shape))
+
+
+def legacy_trim_dropped():
+    """The legacy evaluation scores the whole mosaic instead of trimming offset/2 off each side."""
+    return mock.patch.object(stitching, "trim", lambda image, offset: image)
 
 
 def gauge_without_intensity_ratio():
@@ -488,11 +530,18 @@ FAULTS = _faults(
     (validation_split_raster, {"training_params"}, S, ["legacy validation groups of", "modern validation groups of"]),
     (stitch_crop_shrunk, {"stitching"}, S, ["modern: stitch_positions vs reassemble_position"]),
     (stitch_centre_off_by_one, {"stitching"}, S, ["modern: stitch_positions vs reassemble_position",
-                                                  "modern evaluation: truth = the object"]),
+                                                  "modern evaluation (ptychobench): truth = the object"]),
     (stitch_normaliser_dropped, {"stitching"}, S, ["modern: stitch_positions vs reassemble_position",
-                                                   "modern evaluation: stitched true patches"]),
-    (grid_tile_centre_shifted, {"stitching"}, S, ["legacy evaluation: stitched true patches"]),
-    (evaluation_centres_swapped, {"stitching"}, S, ["modern evaluation: window shape"]),
+                                                   "modern evaluation (faithful): stitched true patches",
+                                                   "modern evaluation (ptychobench): stitched true patches"]),
+    (stitch_frame_on_integer_grid, {"stitching"}, S, ["modern evaluation (faithful): stitched true patches"]),
+    (scan_window_without_margin, {"stitching"}, S, ["modern evaluation (faithful): window vs the scan bounding box"]),
+    (legacy_trim_dropped, {"stitching"}, S, ["legacy evaluation (faithful): stitched true patches",
+                                             "legacy evaluation (faithful): truth"]),
+    (grid_tile_centre_shifted, {"stitching"}, S, ["legacy evaluation (faithful): stitched true patches",
+                                                  "legacy evaluation (ptychobench): stitched true patches"]),
+    (evaluation_centres_swapped, {"stitching"}, S, ["modern evaluation (ptychobench): window shape",
+                                                    "modern evaluation (faithful): window vs the scan bounding box"]),
     (gauge_without_intensity_ratio, {"metrics"}, S, ["legacy: expected_gauge vs formula",
                                                      "modern: expected_gauge vs formula"]),
     (ratio_over_whole_window, {"metrics"}, S, ["amplitude_metrics coverage vs known answer",
@@ -500,6 +549,9 @@ FAULTS = _faults(
     # legacy's full-sum NLL is ~1e6 per group, so an added amplitude MAE is below its rounding there
     (loss_term_added, {"training_run"}, "loop", ["modern gs2_ideal: reported loss",
                                                  "modern gs2_ideal: held-out batch loss"]),
+    (modern_validation_shuffled, {"training_params", "training_run"}, "loop",
+     ["modern validation groups of", "modern gs2_ideal: held-out groups of"]),
+    (gs1_groups_permuted, {"training_params"}, S, ["modern gridsize 1 taking every training position"]),
     (training_stops_after_one_epoch, {"training_run"}, "loop",
      ["legacy: epochs run vs EarlyStopping", "modern gs2_ideal: epochs run vs EarlyStopping"]),
     # the static check reads the same split function, so it sees the leak too

@@ -71,8 +71,9 @@ RECORDED = (
              "facts §5.3 D5b", "sampling", needs_training=True),
 )
 
-#: The configuration the trained rows were recorded at (facts §11, §5.3); no profile trains
-#: there today, so they are shown as not comparable.
+#: The configuration the trained rows were recorded at (facts §11, §5.3): the ``investigation``
+#: profile, which ``ptychobench reproduce`` trains over seeds (docs/reproduction.md); a parity run
+#: shows them as not comparable.
 TRAINED_CONFIG = "legacy 392², 1,600 groups, 5 epochs, n_filters_scale 2 / sim-lines gs2 1,000 groups, 5 epochs"
 
 NPHOTONS = 1e9
@@ -157,7 +158,8 @@ def recorded_table(profile) -> list[dict]:
         row = {"key": rec.key, "what": rec.what, "recorded": rec.value, "source": rec.source}
         if rec.needs_training:
             rows.append({**row, "ours": None, "ratio": None, "tolerance_rel": None, "verdict":
-                         f"not comparable at this profile ({profile.name}; recorded at {TRAINED_CONFIG})"})
+                         f"not comparable at this profile ({profile.name}; recorded at {TRAINED_CONFIG}): "
+                         "`ptychobench reproduce` trains that configuration over seeds (docs/reproduction.md)"})
             continue
         value, sampling = ours[rec.key]
         if rec.tolerance == "digits":

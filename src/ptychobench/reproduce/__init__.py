@@ -1,0 +1,133 @@
+"""``ptychobench reproduce``: the investigation's configuration over seeds, and every trained number
+it (or the original's own run) recorded beside ours.
+
+1. :mod:`.runs` trains each run of :data:`.runs.RUNS` at every seed, one process each, kept on
+   disk (an interrupted reproduction resumes per run and seed);
+2. :mod:`.rows` computes each recorded number from every seed's run in the recorded number's
+   own definition (window, zeros, mean, gauge) and judges it;
+3. :func:`write_report` writes ``reproduce.json``, ``reproduce.md`` and ``reproduce.png``
+   (ours over seeds against the recorded draws, per row) into the folder, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..atomic import atomic_path, atomic_write_text
+from ..pipelines import provenance
+from ..progress import Progress
+from . import rows as rows_mod
+from . import runs as runs_mod
+
+#: The original dose_experiments flow, run on these machines (``scripts/original_de.py``).
+ORIGINAL_DE_FILE = Path(__file__).with_name("original_de.json")
+
+
+def load_original() -> dict:
+    return json.loads(ORIGINAL_DE_FILE.read_text()) if ORIGINAL_DE_FILE.exists() else {}
+
+
+def reproduce(folder: Path, seeds, keys=None, progress: Progress | None = None) -> dict:
+    """Train what is missing, compute every row, return the reproduction record."""
+    progress = progress or Progress(label="reproduce")
+    keys = runs_mod.check_keys(keys or list(runs_mod.RUNS))
+    seeds = list(seeds)
+    with progress.stage("runs"):
+        done = runs_mod.run_all(Path(folder), keys, seeds, progress)
+    original = load_original()
+    table = []
+    with progress.stage("rows"):
+        for row in rows_mod.with_original_draws(rows_mod.ROWS, original):
+            if row.run not in done:
+                continue
+            values = []
+            for run, arrays in done[row.run]:
+                values.append(math.nan if run.get("failure") or not arrays else float(row.compute(run, arrays)))
+            table.append(rows_mod.judge(row, values))
+    git = provenance.git_state()
+    return {
+        "command": f"ptychobench reproduce --seeds {','.join(map(str, seeds))} --runs {','.join(keys)}",
+        "commit": git["sha"] or "unknown",
+        "dirty": git["dirty"],
+        "cpu": provenance.cpu_name(),
+        "python": platform.python_version(),
+        "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seeds": seeds,
+        "runs": {k: {"what": runs_mod.RUNS[k].what, "profile": runs_mod.RUNS[k].profile,
+                     "wall_seconds": [r.get("wall_seconds") for r, _ in done[k]],
+                     "failed": [r["seed"] for r, _ in done[k] if r.get("failure")],
+                     "metrics": [{q: r["metrics"].get(q) for q in ("gauge_corrected_ratio", "pearson", "ssim",
+                                                                   "head_saturation", "output_level", "coverage")}
+                                 for r, _ in done[k]]}
+                 for k in keys},
+        "original_de": {k: v for k, v in original.items() if k != "draws"} | {"n_draws": len(original.get("draws", []))},
+        "verdict_rule": "a recorded draw is reproduced when it lies inside our seed range widened on each side by the "
+                        "measured spread (the larger of our range and the recorded draws' range)",
+        "rows": table,
+    }
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return f"{v:.4g}"
+
+
+def markdown(record: dict) -> str:
+    lines = ["# Reproduction of the investigation's trained numbers\n",
+             f"`{record['command']}` at commit `{record['commit'][:10]}`{' (dirty)' if record['dirty'] else ''} on "
+             f"{record['cpu']}, {record['written']}; seeds {record['seeds']}.\n",
+             f"Verdict rule: {record['verdict_rule']}.\n",
+             "| row | recorded | ours: median [min, max] | verdict | run | definition |",
+             "|---|---|---|---|---|---|"]
+    for r in record["rows"]:
+        ours = (f"{_fmt(r['median'])} [{_fmt(r['min'])}, {_fmt(r['max'])}]" if r.get("median") is not None
+                else "–")
+        rec = ", ".join(_fmt(v) for v in r["recorded"]) or "–"
+        lines.append(f"| {r['what']} ({r['source']}) | {rec} | {ours} | **{r['verdict']}** | {r['run']} | "
+                     f"{r['definition']}{'; ' + r['note'] if r['note'] else ''} |")
+    lines += ["", "## Runs", "", "| run | what | wall s per seed | failed seeds |", "|---|---|---|---|"]
+    for k, v in record["runs"].items():
+        secs = ", ".join(f"{s:.0f}" if s else "–" for s in v["wall_seconds"])
+        lines.append(f"| {k} | {v['what']} | {secs} | {v['failed'] or 'none'} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(record: dict, path: Path) -> None:
+    """Per row: ours at each seed and the recorded draws, both divided by the recorded median."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    table = [r for r in record["rows"] if r.get("median") is not None]
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(table) + 1.4), layout="constrained")
+    for y, r in enumerate(table):
+        scale = float(np.median(r["recorded"])) or 1.0
+        ours = [v / scale for v in r["ours"] if math.isfinite(v)]
+        ax.plot([(r["band"][0]) / scale, r["band"][1] / scale], [y, y], color="0.8", lw=6, solid_capstyle="butt")
+        ax.plot(ours, [y] * len(ours), "o", color="C0", ms=5, label="ours (per seed)" if y == 0 else None)
+        ax.plot([v / scale for v in r["recorded"]], [y] * len(r["recorded"]), "x", color="C3", ms=8, mew=2,
+                label="recorded" if y == 0 else None)
+    ax.set_yticks(range(len(table)), [r["key"] for r in table], fontsize=8)
+    ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.invert_yaxis()
+    ax.set_xlabel("value / recorded median (grey: the verdict band)")
+    ax.legend(loc="lower right", fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_report(record: dict, folder: Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "reproduce.json", json.dumps(record, indent=1) + "\n")
+    atomic_write_text(folder / "reproduce.md", markdown(record))
+    figure(record, folder / "reproduce.png")
+    return folder / "reproduce.md"

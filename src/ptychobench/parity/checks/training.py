@@ -8,7 +8,8 @@ import numpy as np
 from scipy.special import gammaln
 
 from ...pipelines import common
-from ...training import losses, loop
+from ...simulation import grouping
+from ...training import loop, losses
 from .. import reference as ref
 from .. import tables
 from .data import legacy_train_patches
@@ -42,6 +43,23 @@ def training_parameters(prep: common.Prepared) -> dict:
         "scale_trains": id(prep.model.scaler.log_scale) in trainable,
         "initial_log_scale": prep.model.log_scale_value(),
     }
+
+
+def _largest_y(positions: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` positions with the largest y, written out: sorted by y, the last ``k``."""
+    by_y = positions[np.argsort(positions[:, 1], kind="stable")]
+    return np.unique(by_y[len(by_y) - k:], axis=0)
+
+
+def gs1_holds_out_the_y_strip(modern: common.Prepared) -> bool:
+    """Group the modern training split as gs1 does with ``n_groups`` = every position (the
+    investigation's gs1_ideal: 1,000 groups of 1,000 positions) and split it as the modern loop
+    does: the original keeps the split's y-sorted order (M ``ptycho/raw_data.py:660-672``) and
+    holds out the container's tail, so the held-out groups are the positions with the largest y."""
+    positions = modern.train_positions
+    idx = grouping.group_indices(positions, len(positions), 1, 4, seed=modern.seed)
+    _, val = loop.validation_split_indices(len(idx), ref.ORIGINAL_TRAINING["validation_split"], False)
+    return bool(np.array_equal(np.unique(positions[idx[val, 0]], axis=0), _largest_y(positions, len(val))))
 
 
 FLOAT32_SETTINGS = ("learning_rate", "epsilon", "beta_1", "beta_2")
@@ -78,6 +96,8 @@ def check_training_params(legacy: common.Prepared, modern: common.Prepared) -> C
         variant = prep.profile.scale_variant == "trainable"
         r.equal(f"{prep.pipeline} exp(log_scale) trains", g["scale_trains"],
                 ref.ORIGINAL_SCALE_TRAINS or (variant and bool(prep.config["intensity_scale.trainable"])))
+    r.equal("modern gridsize 1 taking every training position: held-out groups = the positions with the largest y",
+            gs1_holds_out_the_y_strip(modern), True)
     s_sim = ref.dataset_scale(legacy_train_patches(legacy), legacy.probe, legacy.nphotons)
     r.within("legacy: model log_scale vs log s_sim(formula)", abs(got["legacy"]["initial_log_scale"] - math.log(s_sim)),
              "training", "log_scale_abs")
@@ -141,7 +161,14 @@ def observe_training(prep: common.Prepared, result) -> dict:
         return {"name": name, "failed": True}
     val = np.asarray(result.val_indices, np.int64)
     n = int(prep.train.X.shape[0])
-    return {"name": name, "failed": False, "n": n, "val": val.tolist(),
+    strip = None
+    if prep.pipeline == "modern" and prep.spec.gridsize == 1 and prep.train_positions is not None \
+            and n == len(prep.train_positions):
+        # every training position is a group: the original keeps the split's y-sorted order, so the
+        # held-out tail must be the positions with the largest y
+        held = prep.train.coords_offsets[val, 0, :, 0]
+        strip = bool(np.array_equal(np.unique(held, axis=0), _largest_y(prep.train_positions, len(val))))
+    return {"name": name, "failed": False, "n": n, "val": val.tolist(), "y_strip": strip,
             "want_split": ref.validation_split_digest(prep.pipeline, n, prep.profile.modern_validation),
             "epoch_orders": result.epoch_orders, "batch_sizes": result.batch_sizes, "history": result.history,
             "lr_trace": result.lr_trace, "epochs_run": result.epochs_run, "epochs": prep.epochs,
@@ -176,6 +203,9 @@ def check_training_run(observed) -> CheckResult:
         n, val = o["n"], np.asarray(o["val"], np.int64)
         r.equal(f"{name}: held-out groups of {n} vs the original's split (digest)", ref.split_digest(val),
                 o["want_split"])
+        if o.get("y_strip") is not None:
+            r.equal(f"{name}: held-out groups = the positions with the largest y (the y-sorted container's tail)",
+                    o["y_strip"], True)
         train_set = np.setdiff1d(np.arange(n), val)
         r.equal(f"{name}: every epoch draws each of the {len(train_set)} training groups once, no held-out one",
                 all(np.array_equal(np.sort(np.asarray(e, np.int64)), train_set) for e in o["epoch_orders"]), True)
