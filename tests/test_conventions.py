@@ -141,3 +141,19 @@ def test_profile_refuses_a_bad_validation_variant():
         dataclasses.replace(PROFILES["smoke"], modern_validation="random")
     with pytest.raises(ConfigError, match="legacy_train_groups"):
         dataclasses.replace(PROFILES["smoke"], legacy_train_groups=0)
+
+
+def test_faithful_window_counts_zeros_ours_only_covered_pixels():
+    """The same mosaic scored both ways: the whole window (zeros count) and its covered pixels."""
+    from ptychobench.evaluation.metrics import amplitude_metrics
+
+    truth = 2.0 + np.add.outer(np.arange(10.0), np.arange(10.0)) / 10  # no column differs in mean
+    covered = np.zeros((10, 10), bool)
+    covered[:, :4] = True  # 40% covered, at half the truth
+    stitched = np.where(covered, 0.5 * truth, 0.0)
+    whole = amplitude_metrics(stitched, truth, np.ones_like(covered), 1.0, covered=covered)
+    ours = amplitude_metrics(stitched, truth, covered, 1.0)
+    assert whole["amplitude_ratio"] == pytest.approx(stitched.mean() / truth.mean())
+    assert whole["amplitude_ratio"] < 0.5 * 0.45
+    assert ours["amplitude_ratio"] == pytest.approx(0.5)
+    assert whole["coverage"] == ours["coverage"] == pytest.approx(0.4)

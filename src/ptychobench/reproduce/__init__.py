@@ -49,6 +49,10 @@ def reproduce(folder: Path, seeds, keys=None, progress: Progress | None = None) 
                 values.append(math.nan if run.get("failure") or not arrays else float(row.compute(run, arrays)))
             table.append(rows_mod.judge(row, values))
     git = provenance.git_state()
+    factors = {k: _factors(done[k]) for k in keys}
+    for row in table:
+        if row["verdict"] == "NOT reproduced":
+            row["factors"] = factors[row["run"]]
     return {
         "command": f"ptychobench reproduce --seeds {','.join(map(str, seeds))} --runs {','.join(keys)}",
         "commit": git["sha"] or "unknown",
@@ -67,8 +71,34 @@ def reproduce(folder: Path, seeds, keys=None, progress: Progress | None = None) 
         "original_de": {k: v for k, v in original.items() if k != "draws"} | {"n_draws": len(original.get("draws", []))},
         "verdict_rule": "a recorded draw is reproduced when it lies inside our seed range widened on each side by the "
                         "measured spread (the larger of our range and the recorded draws' range)",
+        "factors": factors,
         "rows": table,
     }
+
+
+#: explain's factors of a run's amplitude ratio (:func:`..parity.explain.explain`)
+FACTOR_KEYS = ("coverage", "object_normalization", "diffraction_gain_g", "intensity_scale_ratio", "head_clip",
+               "head_saturation", "residual")
+
+
+def _factors(runs) -> dict:
+    """Median over seeds of ``explain``'s factors (on the covered window), for the rows that do not
+    reproduce: which factor of our run differs from the recorded run's."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ..parity.explain import explain
+
+    per = []
+    for run, arrays in runs:
+        if run.get("failure") or not arrays:
+            continue
+        ns = SimpleNamespace(**{k: run.get(k) for k in ("pipeline", "scale_factors", "config", "metrics",
+                                                        "alternative_metrics", "failure")}, arrays=arrays)
+        e = explain(ns)
+        per.append({k: e[k] for k in FACTOR_KEYS})
+    return {k: float(np.median([p[k] for p in per])) for k in FACTOR_KEYS} if per else {}
 
 
 def _fmt(v) -> str:
@@ -90,6 +120,10 @@ def markdown(record: dict) -> str:
         rec = ", ".join(_fmt(v) for v in r["recorded"]) or "–"
         lines.append(f"| {r['what']} ({r['source']}) | {rec} | {ours} | **{r['verdict']}** | {r['run']} | "
                      f"{r['definition']}{'; ' + r['note'] if r['note'] else ''} |")
+    lines += ["", "## Factors of each run (median over seeds, `explain`, covered window)", "",
+              "| run | " + " | ".join(FACTOR_KEYS) + " |", "|---" * (len(FACTOR_KEYS) + 1) + "|"]
+    for k, f in record["factors"].items():
+        lines.append(f"| {k} | " + " | ".join(_fmt(f.get(q)) for q in FACTOR_KEYS) + " |")
     lines += ["", "## Runs", "", "| run | what | wall s per seed | failed seeds |", "|---|---|---|---|"]
     for k, v in record["runs"].items():
         secs = ", ".join(f"{s:.0f}" if s else "–" for s in v["wall_seconds"])

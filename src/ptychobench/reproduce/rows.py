@@ -170,7 +170,8 @@ ROWS = (
                "facts §11", "legacy", "mean(stitched)/mean(truth/norm_Y_I) on the 330² mosaic ÷ (s_c/exp(log_scale))",
                legacy_ratio, LEGACY_11),
     TrainedRow("legacy_pearson", "legacy: pearson (330² mosaic)", (0.888,), "facts §11", "legacy",
-               "pearson over every pixel of the untrimmed 330² mosaic", legacy_pearson, LEGACY_11),
+               "pearson over every pixel of the untrimmed 330² mosaic", legacy_pearson,
+               "facts §11: main-HEAD legacy functions under tf-keras (a gauge does not move pearson)"),
     TrainedRow("legacy_trainable_ratio_normalised", "legacy, trainable scale: stitched / normalised truth, "
                "gauge-corrected", (0.976 / GAUGE_11,), "facts §11", "legacy_trainable",
                "as legacy_ratio_normalised", legacy_ratio,

@@ -73,6 +73,8 @@ def run_all(folder: Path, keys, seeds, progress: Progress) -> dict:
     if todo:
         progress.line(f"{len(todo)} of {len(keys) * len(seeds)} runs to train (the others are kept in {folder})")
     for i, (key, seed) in enumerate(todo, start=1):
+        if all(p.exists() for p in paths(folder, key, seed)):  # another process trained it meanwhile
+            continue
         progress.line(f"run {i}/{len(todo)}: {key} seed {seed} ({RUNS[key].what})")
         start = time.perf_counter()
         cmd = command(key, seed, folder)
