@@ -9,8 +9,8 @@ recorded number's own definition. Two definitions recur:
   170² at 232²), against the clipped truth of that image divided by its ``norm_Y_I``; the run
   trained its scale (988.2 → 997.2) where ours keeps ``s_sim`` (DE), so ratios are compared
   **gauge-corrected**: divided by the run's own ``s_c / exp(log_scale_final)``;
-* **the sim-lines window** (facts §5.1 row 9, §5.4): the mosaic of the first ``n`` test groups
-  (the inference's ``group_limit``: 64) on the original's canvas, placed on the whole 392²
+* **the sim-lines window** (facts §5.1 row 9, §5.4): the mosaic of ``n`` test groups drawn
+  without replacement (the inference's ``group_limit``: 64) on the original's canvas, placed on the whole 392²
   object frame and compared with ``|objectGuess|`` in raw units, uncovered pixels counted as
   the exact zeros they are.
 
@@ -102,13 +102,20 @@ def modern_object() -> np.ndarray:
 
 
 def simlines_window(arrays: dict, n_groups: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(prediction, truth)`` on the whole 392² object frame: the first ``n_groups`` test groups
-    (all when None) stitched on the original's canvas (sum / (weight + 1e-9)), registered to the
-    integer; 0 wherever nothing was placed."""
+    """``(prediction, truth)`` on the whole 392² object frame: ``n_groups`` of the test groups (all
+    when None) stitched on the original's canvas (sum / (weight + 1e-9)), registered to the
+    integer; 0 wherever nothing was placed.
+
+    The inference's ``group_limit`` groups are its own draw of that many seeds without
+    replacement (M ``ptycho/raw_data.py:660-668``: fewer groups than positions are sampled), not
+    the first ones: a gs1 test split keeps its y-sorted order, so its first 64 groups would be a
+    strip (6% coverage where the investigation recorded 15%). The original's draw was unseeded;
+    ours is ``RandomState(0)``."""
     patches = arrays["trimmed"][..., 0]
     centres = arrays["test_centres"]
     if n_groups is not None:
-        patches, centres = patches[:n_groups], centres[:n_groups]
+        pick = np.random.RandomState(0).choice(len(patches), size=n_groups, replace=False)
+        patches, centres = patches[pick], centres[pick]
     origin, size = stitching.original_frame(centres, M)
     image, _ = stitching.stitch_positions(patches, centres, (size, size), M, origin, min_weight=None)
     obj = modern_object()
@@ -155,7 +162,7 @@ def input_mean(run, arrays) -> float:
 
 LEGACY_11 = ("facts §11: main-HEAD legacy functions under tf-keras, scale trained 988.2 → 997.2; "
              "recorded value ÷ (988.21 / 997.2)")
-WINDOW_64 = "sim-lines window: 392² object frame, first 64 test groups, zeros count"
+WINDOW_64 = "sim-lines window: 392² object frame, 64 test groups drawn without replacement, zeros count"
 WINDOW_ALL = "sim-lines window: 392² object frame, every test group, zeros count"
 GAUGE_11 = S_C / S_FINAL_11
 C4F_ASSIGNMENT = ("C4f records two values without naming the scenario of each; the first is taken as gs1_ideal "
