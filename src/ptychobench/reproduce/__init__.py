@@ -70,7 +70,8 @@ def reproduce(folder: Path, seeds, keys=None, progress: Progress | None = None) 
                  for k in keys},
         "original_de": {k: v for k, v in original.items() if k != "draws"} | {"n_draws": len(original.get("draws", []))},
         "verdict_rule": "a recorded draw is reproduced when it lies inside our seed range widened on each side by the "
-                        "measured spread (the larger of our range and the recorded draws' range)",
+                        "measured spread (the larger of our range and the recorded draws' range) plus half a unit in "
+                        "the recorded figure's last printed digit",
         "factors": factors,
         "rows": table,
     }

@@ -16,7 +16,8 @@ recorded number's own definition. Two definitions recur:
 
 The original's runs were unseeded, so a recorded number is one draw (or a few). The verdict
 of a row is whether every recorded draw lies inside our seed range widened on each side by
-the measured spread (the larger of our range and the recorded draws' range).
+the measured spread (the larger of our range and the recorded draws' range) plus half a unit
+in the recorded figure's last printed digit.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class TrainedRow:
     definition: str
     compute: Callable  # (run_json, arrays) -> float
     note: str = ""
+    #: half a unit in the recorded figure's last printed digit (absolute), added to the spread
+    rounding: float = 0.0
 
 
 # --- the legacy mosaic -------------------------------------------------------------------------------------------
@@ -101,7 +104,7 @@ def modern_object() -> np.ndarray:
     return _OBJECT["obj"]
 
 
-def simlines_window(arrays: dict, n_groups: int | None) -> tuple[np.ndarray, np.ndarray]:
+def simlines_window(arrays: dict, n_groups: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(prediction, truth)`` on the whole 392² object frame: ``n_groups`` of the test groups (all
     when None) stitched on the original's canvas (sum / (weight + 1e-9)), registered to the
     integer; 0 wherever nothing was placed.
@@ -110,11 +113,11 @@ def simlines_window(arrays: dict, n_groups: int | None) -> tuple[np.ndarray, np.
     replacement (M ``ptycho/raw_data.py:660-668``: fewer groups than positions are sampled), not
     the first ones: a gs1 test split keeps its y-sorted order, so its first 64 groups would be a
     strip (6% coverage where the investigation recorded 15%). The original's draw was unseeded;
-    ours is ``RandomState(0)``."""
+    ours is ``RandomState(seed)`` with the run's seed, so the spread over seeds includes the draw's."""
     patches = arrays["trimmed"][..., 0]
     centres = arrays["test_centres"]
     if n_groups is not None:
-        pick = np.random.RandomState(0).choice(len(patches), size=n_groups, replace=False)
+        pick = np.random.RandomState(seed).choice(len(patches), size=n_groups, replace=False)
         patches, centres = patches[pick], centres[pick]
     origin, size = stitching.original_frame(centres, M)
     image, _ = stitching.stitch_positions(patches, centres, (size, size), M, origin, min_weight=None)
@@ -124,40 +127,47 @@ def simlines_window(arrays: dict, n_groups: int | None) -> tuple[np.ndarray, np.
 
 
 def window_mean(run, arrays, n_groups=GROUP_LIMIT) -> float:
-    p, _ = simlines_window(arrays, n_groups)
+    p, _ = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float(p.mean())
 
 
 def window_coverage(run, arrays, n_groups=GROUP_LIMIT) -> float:
-    p, _ = simlines_window(arrays, n_groups)
+    p, _ = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float(np.mean(p != 0))
 
 
 def window_ls_scalar(run, arrays, n_groups=GROUP_LIMIT) -> float:
     """The least-squares scalar that scales the prediction onto the truth, ``Σ p·t / Σ p²``."""
-    p, t = simlines_window(arrays, n_groups)
+    p, t = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float(np.dot(p.ravel(), t.ravel()) / np.dot(p.ravel(), p.ravel()))
 
 
 def window_pearson(run, arrays, n_groups=GROUP_LIMIT) -> float:
-    p, t = simlines_window(arrays, n_groups)
+    p, t = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float(np.corrcoef(p.ravel(), t.ravel())[0, 1])
 
 
 def window_bias(run, arrays, n_groups=GROUP_LIMIT) -> float:
     """mean(prediction − truth) over the window."""
-    p, t = simlines_window(arrays, n_groups)
+    p, t = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float((p - t).mean())
 
 
 def window_over_truth(run, arrays, n_groups=None) -> float:
-    p, t = simlines_window(arrays, n_groups)
+    p, t = simlines_window(arrays, n_groups, run.get("seed", 0))
     return float(p.mean() / t.mean())
 
 
 def input_mean(run, arrays) -> float:
     """Mean of the normalised diffraction the model is given (the ``normalized_diffraction`` stage)."""
     return float(next(s["mean"] for s in run["stages"] if s["name"] == "normalized_diffraction"))
+
+
+def _half(printed: str, divide: float = 1.0) -> float:
+    """Half a unit in the last digit of a recorded figure as printed (``"0.0851"`` -> 5e-5),
+    divided by ``divide`` where the row converts the figure (the §11 gauge)."""
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return 0.5 * 10.0 ** -decimals / divide
 
 
 LEGACY_11 = ("facts §11: main-HEAD legacy functions under tf-keras, scale trained 988.2 → 997.2; "
@@ -172,19 +182,19 @@ ROWS = (
     # legacy at 392² (facts §11)
     TrainedRow("legacy_stitched_mean", "legacy: stitched mean (330² mosaic), gauge-corrected", (0.660 / GAUGE_11,),
                "facts §11", "legacy", "mean over the untrimmed 330² mosaic ÷ (s_c/exp(log_scale))",
-               legacy_stitched_mean, LEGACY_11),
+               legacy_stitched_mean, LEGACY_11, _half("0.660", GAUGE_11)),
     TrainedRow("legacy_ratio_normalised", "legacy: stitched / normalised truth, gauge-corrected", (0.976 / GAUGE_11,),
                "facts §11", "legacy", "mean(stitched)/mean(truth/norm_Y_I) on the 330² mosaic ÷ (s_c/exp(log_scale))",
-               legacy_ratio, LEGACY_11),
+               legacy_ratio, LEGACY_11, _half("0.976", GAUGE_11)),
     TrainedRow("legacy_pearson", "legacy: pearson (330² mosaic)", (0.888,), "facts §11", "legacy",
                "pearson over every pixel of the untrimmed 330² mosaic", legacy_pearson,
-               "facts §11: main-HEAD legacy functions under tf-keras (a gauge does not move pearson)"),
+               "facts §11: main-HEAD legacy functions under tf-keras (a gauge does not move pearson)", _half("0.888")),
     TrainedRow("legacy_trainable_ratio_normalised", "legacy, trainable scale: stitched / normalised truth, "
                "gauge-corrected", (0.976 / GAUGE_11,), "facts §11", "legacy_trainable",
                "as legacy_ratio_normalised", legacy_ratio,
-               "the named variant: our trainable scale starts at s_sim (DE), §11's at s_c (main)"),
+               "the named variant: our trainable scale starts at s_sim (DE), §11's at s_c (main)", _half("0.976", GAUGE_11)),
     TrainedRow("legacy_trainable_pearson", "legacy, trainable scale: pearson (330² mosaic)", (0.888,), "facts §11",
-               "legacy_trainable", "as legacy_pearson", legacy_pearson, ""),
+               "legacy_trainable", "as legacy_pearson", legacy_pearson, "", _half("0.888")),
     # legacy at 232²: the original's dose_experiments flow, run on these machines
     TrainedRow("de232_ratio_gauge_corrected", "legacy 232²: stitched / normalised truth, gauge-corrected",
                (), "original DE flow (issue 21: 1.005, 1.015; original_de.json)", "legacy_232",
@@ -201,34 +211,35 @@ ROWS = (
                "fidelity audit Turn 3 / facts §11", "legacy_232",
                "mean(stitched)/mean(truth/norm_Y_I) ÷ (s_c/exp(log_scale)); recorded taken as gauge-corrected",
                legacy_ratio, "main's scale starts at s_c (gauge ≈ 1 up to its drift, +0.9% at 392²); "
-               "it trained 800 groups, ours all 1,764"),
+               "it trained 800 groups, ours all 1,764", _half("0.949")),
     # modern gs2_ideal (D5b, C4f)
     TrainedRow("gs2_input_mean", "gs2_ideal: normalised input mean", (0.0851,), "facts §5.3 D5b", "modern",
-               "mean of g·X over the test groups", input_mean),
+               "mean of g·X over the test groups", input_mean, "", _half("0.0851")),
     TrainedRow("gs2_output_mean", "gs2_ideal: model output (stitched) mean", (0.634,), "facts §5.3 D5b", "modern",
                WINDOW_ALL, lambda r, a: window_mean(r, a, None),
-               "'model output mean' read as the stitched mean on the comparison window (output/truth = 0.634/2.708)"),
+               "'model output mean' read as the stitched mean on the comparison window (output/truth = 0.634/2.708)",
+               _half("0.634")),
     TrainedRow("gs2_output_over_truth", "gs2_ideal: output / truth", (0.234,), "facts §5.3 D5b", "modern",
-               WINDOW_ALL, window_over_truth),
+               WINDOW_ALL, window_over_truth, "", _half("0.234")),
     TrainedRow("gs2_c4f_pearson", "gs2_ideal: pearson (C4f)", (0.138,), "facts §5.3 C4f", "modern", WINDOW_64,
-               window_pearson, C4F_ASSIGNMENT),
+               window_pearson, C4F_ASSIGNMENT, _half("0.138")),
     TrainedRow("gs2_c4f_ls", "gs2_ideal: LS scalar (C4f)", (2.06,), "facts §5.3 C4f", "modern", WINDOW_64,
-               window_ls_scalar, C4F_ASSIGNMENT),
+               window_ls_scalar, C4F_ASSIGNMENT, _half("2.06")),
     TrainedRow("gs2_c4f_bias", "gs2_ideal: mean(pred - truth) (C4f)", (-2.30,), "facts §5.3 C4f", "modern",
-               WINDOW_64, window_bias, C4F_ASSIGNMENT),
+               WINDOW_64, window_bias, C4F_ASSIGNMENT, _half("2.30")),
     # modern gs1_ideal (B0f, §5.4, C4f)
     TrainedRow("gs1_stitched_mean", "gs1_ideal: stitched mean", (0.417,), "facts §5.3 B0f", "modern_gs1_ideal",
-               WINDOW_64, window_mean),
+               WINDOW_64, window_mean, "", _half("0.417")),
     TrainedRow("gs1_coverage", "gs1_ideal: covered fraction of the window", (23065 / 153664,), "facts §5.4",
                "modern_gs1_ideal", WINDOW_64 + "; pixels that are not exactly 0", window_coverage),
     TrainedRow("gs1_ls", "gs1_ideal: LS scalar", (1.776,), "facts §5.4", "modern_gs1_ideal", WINDOW_64,
-               window_ls_scalar),
+               window_ls_scalar, "", _half("1.776")),
     TrainedRow("gs1_c4f_pearson", "gs1_ideal: pearson (C4f)", (0.103,), "facts §5.3 C4f", "modern_gs1_ideal",
-               WINDOW_64, window_pearson, C4F_ASSIGNMENT),
+               WINDOW_64, window_pearson, C4F_ASSIGNMENT, _half("0.103")),
     TrainedRow("gs1_c4f_ls", "gs1_ideal: LS scalar (C4f)", (1.71,), "facts §5.3 C4f", "modern_gs1_ideal", WINDOW_64,
-               window_ls_scalar, C4F_ASSIGNMENT),
+               window_ls_scalar, C4F_ASSIGNMENT, _half("1.71")),
     TrainedRow("gs1_c4f_bias", "gs1_ideal: mean(pred - truth) (C4f)", (-2.29,), "facts §5.3 C4f",
-               "modern_gs1_ideal", WINDOW_64, window_bias, C4F_ASSIGNMENT),
+               "modern_gs1_ideal", WINDOW_64, window_bias, C4F_ASSIGNMENT, _half("2.29")),
 )
 
 
@@ -268,7 +279,7 @@ def judge(row: TrainedRow, values: list[float]) -> dict:
         return {**out, "median": None, "band": None,
                 "verdict": "no runs" if not finite else "no recorded draw"}
     lo, hi = min(finite), max(finite)
-    spread = max(hi - lo, max(row.recorded) - min(row.recorded))
+    spread = max(hi - lo, max(row.recorded) - min(row.recorded)) + row.rounding
     band = (lo - spread, hi + spread)
     inside = all(band[0] <= v <= band[1] for v in row.recorded)
     return {**out, "median": float(np.median(finite)), "min": lo, "max": hi, "band": list(band),
