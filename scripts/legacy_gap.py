@@ -4,7 +4,7 @@ original dose_experiments flow's at 232²).
 
     # in the original's venv (scripts/original_de.py): its trained weights out of its checkpoint
     /work/original-de/venv/bin/python scripts/legacy_gap.py extract \\
-        /work/original-de/draw0/work_*/lines2/*/wts.h5_autoencoder/variables/variables weights.npz
+        /work/original-de/draw0/work_*/lines2/*/wts.h5_autoencoder weights.npz
     # in ours: those weights in our legacy model, against the original's own mosaic
     python scripts/legacy_gap.py forward weights.npz /work/original-de/draw0/arrays.npz
     # in ours: the legacy run at 232² with the training step on TensorFlow's kernels (no XLA)
@@ -24,12 +24,15 @@ import json
 import sys
 
 
-def extract(checkpoint: str, out: str) -> None:
-    """The 16 convolutions' kernels and biases, in the checkpoint's layer order."""
+def extract(saved_model: str, out: str) -> None:
+    """The 16 convolutions' kernels and biases of a saved original model (its
+    ``wts.h5_autoencoder`` folder), in the checkpoint's layer order."""
+    import os
+
     import numpy as np
     import tensorflow as tf
 
-    reader = tf.train.load_checkpoint(checkpoint)
+    reader = tf.train.load_checkpoint(os.path.join(saved_model, "variables", "variables"))
     arrays = {f"l{i}_{part}": reader.get_tensor(f"layer_with_weights-{i}/{part}/.ATTRIBUTES/VARIABLE_VALUE")
               for i in range(16) for part in ("kernel", "bias")}
     np.savez(out, **arrays)
@@ -82,7 +85,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("extract")
-    p.add_argument("checkpoint")
+    p.add_argument("saved_model")
     p.add_argument("out")
     p = sub.add_parser("forward")
     p.add_argument("weights")
@@ -92,7 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-xla", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "extract":
-        extract(args.checkpoint, args.out)
+        extract(args.saved_model, args.out)
     elif args.command == "forward":
         forward(args.weights, args.original_arrays)
     else:
