@@ -133,7 +133,8 @@ def markdown(record: dict) -> str:
 
 
 def figure(record: dict, path: Path) -> None:
-    """Per row: ours at each seed and the recorded draws, both divided by the recorded median."""
+    """Per row: ours at each seed, the recorded draws and the verdict band, as the difference from
+    the recorded median in percent of it (symlog: 2% and 200% both readable)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,16 +144,21 @@ def figure(record: dict, path: Path) -> None:
     table = [r for r in record["rows"] if r.get("median") is not None]
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(table) + 1.4), layout="constrained")
     for y, r in enumerate(table):
-        scale = float(np.median(r["recorded"])) or 1.0
-        ours = [v / scale for v in r["ours"] if math.isfinite(v)]
-        ax.plot([(r["band"][0]) / scale, r["band"][1] / scale], [y, y], color="0.8", lw=6, solid_capstyle="butt")
-        ax.plot(ours, [y] * len(ours), "o", color="C0", ms=5, label="ours (per seed)" if y == 0 else None)
-        ax.plot([v / scale for v in r["recorded"]], [y] * len(r["recorded"]), "x", color="C3", ms=8, mew=2,
+        ref = float(np.median(r["recorded"]))
+
+        def pct(v, ref=ref):
+            return 100.0 * (v - ref) / (abs(ref) or 1.0)
+
+        ax.plot([pct(r["band"][0]), pct(r["band"][1])], [y, y], color="0.8", lw=6, solid_capstyle="butt")
+        ax.plot([pct(v) for v in r["ours"] if math.isfinite(v)], [y] * len(r["ours"]), "o", color="C0", ms=5,
+                label="ours (per seed)" if y == 0 else None)
+        ax.plot([pct(v) for v in r["recorded"]], [y] * len(r["recorded"]), "x", color="C3", ms=8, mew=2,
                 label="recorded" if y == 0 else None)
+    ax.set_xscale("symlog", linthresh=5.0)
     ax.set_yticks(range(len(table)), [r["key"] for r in table], fontsize=8)
-    ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.axvline(0.0, color="0.5", lw=0.8, ls=":")
     ax.invert_yaxis()
-    ax.set_xlabel("value / recorded median (grey: the verdict band)")
+    ax.set_xlabel("difference from the recorded median, % of it (symlog; grey: the verdict band)")
     ax.legend(loc="lower right", fontsize=8)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
