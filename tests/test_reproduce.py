@@ -62,6 +62,8 @@ def test_judge_uses_our_range_widened_by_the_larger_spread():
     wide = rows.TrainedRow("k", "k", (0.90, 1.0), "src", "legacy", "def", None)
     assert rows.judge(wide, [0.90, 0.91, 0.92])["verdict"] == "reproduced"  # recorded spread 0.1 widens it
     assert rows.judge(row, [float("nan")] * 3)["verdict"] == "no runs"
+    assert rows.judge(row, [0.999])["verdict"].startswith("one draw on each side")  # no spread to widen by
+    assert rows.judge(wide, [0.95])["verdict"] == "reproduced"  # the recorded draws' spread judges
 
 
 def test_original_draws_fill_the_232_rows():

@@ -141,7 +141,7 @@ def figure(record: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    table = [r for r in record["rows"] if r.get("median") is not None]
+    table = [r for r in record["rows"] if r.get("band") is not None]
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(table) + 1.4), layout="constrained")
     for y, r in enumerate(table):
         ref = float(np.median(r["recorded"]))
@@ -159,7 +159,10 @@ def figure(record: dict, path: Path) -> None:
     ax.axvline(0.0, color="0.5", lw=0.8, ls=":")
     ax.invert_yaxis()
     ax.set_xlabel("difference from the recorded median, % of it (symlog; grey: the verdict band)")
-    ax.legend(loc="lower right", fontsize=8)
+    if table:
+        ax.legend(loc="lower right", fontsize=8)
+    else:
+        ax.set_title("no row has a verdict band yet (train >= 2 seeds)", fontsize=9)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

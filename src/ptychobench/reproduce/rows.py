@@ -117,7 +117,7 @@ def simlines_window(arrays: dict, n_groups: int | None, seed: int = 0) -> tuple[
     patches = arrays["trimmed"][..., 0]
     centres = arrays["test_centres"]
     if n_groups is not None:
-        pick = np.random.RandomState(seed).choice(len(patches), size=n_groups, replace=False)
+        pick = np.random.RandomState(seed).choice(len(patches), size=min(n_groups, len(patches)), replace=False)
         patches, centres = patches[pick], centres[pick]
     origin, size = stitching.original_frame(centres, M)
     image, _ = stitching.stitch_positions(patches, centres, (size, size), M, origin, min_weight=None)
@@ -278,6 +278,9 @@ def judge(row: TrainedRow, values: list[float]) -> dict:
     if not finite or not row.recorded:
         return {**out, "median": None, "band": None,
                 "verdict": "no runs" if not finite else "no recorded draw"}
+    if len(finite) < 2 and len(row.recorded) < 2:  # no spread measured on either side
+        return {**out, "median": finite[0], "min": finite[0], "max": finite[0], "band": None,
+                "verdict": "one draw on each side: train >= 2 seeds to judge"}
     lo, hi = min(finite), max(finite)
     spread = max(hi - lo, max(row.recorded) - min(row.recorded)) + row.rounding
     band = (lo - spread, hi + spread)
