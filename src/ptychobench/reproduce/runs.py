@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..errors import ConfigError
 from ..progress import Progress
 
@@ -86,8 +87,6 @@ def run_all(folder: Path, keys, seeds, progress: Progress) -> dict:
         seconds = time.perf_counter() - start
         record = json.loads(out.read_text())
         record["wall_seconds"] = seconds
-        from ..atomic import atomic_write_text
-
         atomic_write_text(out, json.dumps(record, indent=2) + "\n")
         progress.line(f"run {i}/{len(todo)}: {key} seed {seed} done in {seconds:.0f} s")
     return {key: [load(folder, key, s) for s in seeds] for key in keys}
