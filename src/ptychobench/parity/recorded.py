@@ -159,7 +159,7 @@ def recorded_table(profile) -> list[dict]:
         if rec.needs_training:
             rows.append({**row, "ours": None, "ratio": None, "tolerance_rel": None, "verdict":
                          f"not comparable at this profile ({profile.name}; recorded at {TRAINED_CONFIG}): "
-                         "`ptychobench reproduce` trains that configuration over seeds (docs/reproduction.md)"})
+                         "ptychobench reproduce trains that configuration over seeds (docs/reproduction.md)"})
             continue
         value, sampling = ours[rec.key]
         if rec.tolerance == "digits":
