@@ -4,6 +4,7 @@
     ptychobench parity [--profile smoke] [--seed 0] [--seeds K] [--reports reports] [--static-only] [--doses]
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
+    ptychobench intervene [--profile smoke] [--seeds 0-2] [--interventions KEY,...] [--pipelines NAME,...]
     ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
     ptychobench env
 
@@ -39,21 +40,70 @@ def _profile_fits(profile) -> None:
         )
 
 
+def _prediction_hook(args, made: dict):
+    """``on_prepared``: predict the intervention's effect from ``--baseline`` before training,
+    and write the prediction (with its time) next to ``--out`` at once."""
+    from .atomic import atomic_write_text
+    from .errors import ConfigError
+    from .interventions import predict
+
+    base = Path(args.baseline)
+    arrays_path = base.with_suffix(".npz")
+    if not base.exists() or not arrays_path.exists():
+        raise DataError(str(base), "the baseline run JSON and its .npz arrays must exist (train the baseline first)")
+    try:
+        run = json.loads(base.read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(str(base), f"not valid JSON ({err})") from None
+    if run.get("failure"):
+        raise ConfigError("baseline", f"{base} is a failed run ({run['failure']}); nothing to predict from")
+    import numpy as np
+
+    with np.load(arrays_path) as npz:
+        arrays = {k: npz[k] for k in ("truth", "covered")}
+
+    def hook(prep):
+        made.update(predict.predict(run, arrays, *predict.prepared_gauge(prep)), baseline=str(base))
+        if args.out:
+            atomic_write_text(Path(args.out).with_suffix(".prediction.json"), json.dumps(made, indent=2) + "\n")
+    return hook
+
+
 def cmd_run(args) -> int:
     from .pipelines import legacy, modern
+    from .pipelines.variants import Variant
 
     profile = _profile(args)
     _profile_fits(profile)
+    variant = Variant()
+    if args.intervention:
+        from .interventions import catalog
+
+        intervention = catalog.get(args.intervention)
+        if intervention.variant is None:
+            from .errors import ConfigError
+
+            raise ConfigError("intervention", f"{args.intervention!r} changes the scoring only; nothing to train")
+        variant = intervention.variant(profile)
+    prediction = {}
+    hook = _prediction_hook(args, prediction) if args.baseline else None
     if args.pipeline == "modern":
         result = modern.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet,
-                            data_file=args.data_file, scenario=args.scenario, probe_file=args.probe_file)
+                            data_file=args.data_file, scenario=args.scenario, probe_file=args.probe_file,
+                            variant=variant, on_prepared=hook)
     else:
         if args.data_file:
             from .errors import ConfigError
 
             raise ConfigError("data_file", "the legacy pipeline simulates its own grid data")
-        result = legacy.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet)
-    text = json.dumps(result.to_json(), indent=2) + "\n"
+        result = legacy.run(profile, seed=args.seed, nphotons=args.nphotons, progress=not args.quiet,
+                            variant=variant, on_prepared=hook)
+    out = result.to_json()
+    if args.intervention:
+        out["intervention"] = args.intervention
+    if prediction:
+        out["prediction"] = prediction
+    text = json.dumps(out, indent=2) + "\n"
     if args.arrays:
         import numpy as np
 
@@ -188,6 +238,22 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_intervene(args) -> int:
+    from .interventions import intervene, write_report
+    from .progress import Progress
+
+    progress = Progress(label="intervene", enabled=not args.quiet)
+    profile = args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
+    folder = Path(args.out or f"reports/interventions/{profile}")
+    record = intervene(folder, profile, args.seeds, args.interventions.split(",") if args.interventions else None,
+                       args.pipelines.split(",") if args.pipelines else None, progress)
+    path = write_report(record, folder)
+    for name, h in record["hypotheses"].items():
+        progress.line(f"{h['verdict']:>13}: {name}: {h['why']}")
+    print(path)
+    return 0
+
+
 def cmd_env(args) -> int:
     from .pipelines import provenance
 
@@ -231,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="gs2_ideal", choices=("gs1_ideal", "gs2_ideal", "gs1_custom", "gs2_custom"),
                    help="modern only: the sim-lines scenario (custom ones need --probe-file)")
     p.add_argument("--probe-file", default=None, help="an NPZ with a measured 'probeGuess' (custom scenarios)")
+    p.add_argument("--intervention", default=None, metavar="KEY",
+                   help="run with one intervention of `ptychobench intervene` (e.g. head_relu, legacy_gauge)")
+    p.add_argument("--baseline", default=None, metavar="RUN.json",
+                   help="with --intervention: predict its effect from this baseline run (and RUN.npz) before "
+                   "training; the prediction goes into the output JSON and OUT.prediction.json")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("simulate", help="write the modern pipeline's simulated raw data as an NPZ")
@@ -267,6 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/reproduce", help="folder for the runs and the report (resumes there)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("intervene", help="one intervention per hypothesis: its effect predicted, then measured "
+                       "over seeds against the baseline (minutes per run on 2 cores)")
+    p.add_argument("--profile", default=None, help="tiny, smoke (default, or $PTYCHOBENCH_PROFILE), investigation")
+    p.add_argument("--seeds", type=_seed_list, default=_seed_list("0-2"), metavar="0-2",
+                   help="seeds to train (default 0-2)")
+    p.add_argument("--interventions", default=None, metavar="KEY,...", help="which (default all; see "
+                   "src/ptychobench/interventions/catalog.py)")
+    p.add_argument("--pipelines", default=None, metavar="NAME,...",
+                   help="only these of gs2_ideal, gs1_ideal, legacy (default: each intervention's own)")
+    p.add_argument("--out", default=None, help="folder for the runs and the report (default "
+                   "reports/interventions/PROFILE; resumes there)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_intervene)
 
     p = sub.add_parser("env", help="print the provenance record of this machine")
     common(p)

@@ -26,6 +26,14 @@ from ..errors import ConfigError
 
 AMP_CHANNEL_MODES = ("single", "per_patch")
 SCALE_VARIANTS = ("constant", "trainable")
+#: the largest amplitude each bounded amplitude head can put out (``amp_activation``); the
+#: others (swish, softplus, relu) are unbounded above
+CEILINGS = {"sigmoid": 1.0}
+
+
+def head_ceiling(amp_activation: str) -> float:
+    """The amplitude head's ceiling: 1 for sigmoid, ``inf`` for the unbounded activations."""
+    return CEILINGS.get(amp_activation, float("inf"))
 
 
 @dataclass(frozen=True)

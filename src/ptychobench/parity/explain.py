@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
+from ..model.spec import head_ceiling
 from . import trained
 
-CEILINGS = {"sigmoid": 1.0}
 
 #: ``(key, label, meaning)`` of the factors of ``naive``, in the order of the product
 FACTORS = (
@@ -45,8 +45,7 @@ def explain(run) -> dict:
     truth = run.arrays["truth"].astype(np.float64)
     covered = run.arrays["covered"].astype(bool)
     f = run.scale_factors
-    activation = run.config.get("amp_activation", "sigmoid")
-    ceiling = CEILINGS.get(activation, math.inf)
+    ceiling = head_ceiling(run.config.get("amp_activation", "sigmoid"))
     object_norm = f.get("object_normalization", 1.0)
     g = f.get("g", 1.0)
     intensity = f["s_c"] / f["exp_log_scale_final"]

@@ -16,7 +16,7 @@ import tensorflow as tf
 from ..errors import ConfigError, TrainingDivergedError
 from ..evaluation import metrics
 from ..model.network import PtychoPINN, count_params
-from ..model.spec import ModelSpec
+from ..model.spec import ModelSpec, head_ceiling
 from ..progress import Progress, as_progress
 from ..simulation.data import GroupedData
 from ..stages import StageRecorder, stage_ratios
@@ -214,7 +214,7 @@ def finish(prep: Prepared, views: dict, pred_amp, trimmed, train_result):
     rec.record("truth_window", truth[scored])
     gauge = metrics.expected_gauge(prep.object_normalization, prep.diffraction_gain, prep.s_c, log_scale)
     result_metrics = scoring_metrics(prep, stitched, truth, scored, covered, log_scale)
-    ceiling = 1.0 if prep.spec.amp_activation == "sigmoid" else math.inf
+    ceiling = head_ceiling(prep.spec.amp_activation)
     obj_amp = np.abs(trimmed)
     central = obj_amp[:, prep.spec.N // 4 : 3 * prep.spec.N // 4, prep.spec.N // 4 : 3 * prep.spec.N // 4]
     model_metrics = {

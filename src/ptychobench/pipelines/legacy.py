@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import params
-from ..errors import TrainingDivergedError
+from ..errors import ConfigError, TrainingDivergedError
 from ..evaluation import stitching
 from ..model.spec import ModelSpec
 from ..physics import forward, objects, probe as probe_mod
@@ -31,6 +31,7 @@ from ..training import loop
 from ..training.losses import LossWeights
 from . import common
 from .profiles import Profile, get_profile
+from .variants import Variant
 
 TRAIN_OBJECT_SEED = 1
 TEST_OBJECT_SEED = 2
@@ -189,10 +190,18 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
 
 
 def run(profile=None, seed: int = 0, nphotons=None, loss_fn: str = "nll", deterministic=True,
-        progress: bool | Progress = True) -> common.RunResult:
-    """The whole legacy pipeline; a NaN in training is recorded as the run's failure."""
+        progress: bool | Progress = True, variant: Variant = Variant(), on_prepared=None) -> common.RunResult:
+    """The whole legacy pipeline; a NaN in training is recorded as the run's failure.
+
+    ``variant``: a named change; the legacy pipeline takes profile fields only
+    (``scale_variant``, ...). ``on_prepared(prep)`` is called with the built model before it trains."""
+    if variant.changes().keys() - {"profile"}:
+        raise ConfigError("variant", f"the legacy pipeline takes profile changes only, got {variant.changes()}")
     progress = as_progress(progress).child("legacy")
+    profile = variant.apply_to_profile(profile if isinstance(profile, Profile) else get_profile(profile))
     prep = prepare(profile, seed, nphotons, loss_fn, deterministic, progress)
+    if on_prepared is not None:
+        on_prepared(prep)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:

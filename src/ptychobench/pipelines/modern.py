@@ -25,7 +25,7 @@ from ..config import params
 from ..config.modern import ModelConfig, TrainingConfig, update_legacy_dict
 from ..errors import TrainingDivergedError
 from ..evaluation import stitching
-from ..model.spec import ModelSpec
+from ..model.spec import ModelSpec, head_ceiling
 from ..physics import forward, objects, probe as probe_mod
 from ..progress import Progress, as_progress
 from ..errors import ConfigError
@@ -34,8 +34,9 @@ from ..simulation.data import SimulatedPatterns
 from ..stages import StageRecorder
 from ..training import loop
 from ..training.losses import LossWeights
-from . import common
+from . import common, variants
 from .profiles import Profile, get_profile
+from .variants import Variant
 
 OBJECT_SEED = 42
 POSITION_SEED = 42
@@ -66,17 +67,21 @@ def needs_probe_file(name: str) -> bool:
     return name.endswith("_custom")
 
 
-def build_configs(profile: Profile, nphotons: float, data_file=None, scenario: str = PARITY_SCENARIO) -> TrainingConfig:
-    """The sim-lines ``build_training_config`` for this profile and scenario."""
-    model = ModelConfig(N=profile.N, n_filters_scale=profile.n_filters_scale, **scenario_settings(scenario))
-    return TrainingConfig(
-        model=model,
-        n_groups=profile.modern_train_groups,
-        nphotons=nphotons,
-        neighbor_count=4,
-        nepochs=profile.modern_epochs,
-        train_data_file=data_file,
-    )
+def build_configs(profile: Profile, nphotons: float, data_file=None, scenario: str = PARITY_SCENARIO,
+                  variant: Variant = Variant()) -> TrainingConfig:
+    """The sim-lines ``build_training_config`` for this profile and scenario, with the
+    ``variant``'s model and training fields (none by default)."""
+    model = ModelConfig(**{"N": profile.N, "n_filters_scale": profile.n_filters_scale,
+                           **scenario_settings(scenario), **dict(variant.model)})
+    return TrainingConfig(**{
+        "model": model,
+        "n_groups": profile.modern_train_groups,
+        "nphotons": nphotons,
+        "neighbor_count": 4,
+        "nepochs": profile.modern_epochs,
+        "train_data_file": data_file,
+        **dict(variant.training),
+    })
 
 
 def bridge(config: TrainingConfig) -> None:
@@ -93,6 +98,7 @@ def prepare(
     scenario: str = PARITY_SCENARIO,
     probe_file=None,
     progress: bool | Progress = False,
+    variant: Variant = Variant(),
 ) -> common.Prepared:
     """Everything up to the built, untrained model (``progress``: a labelled :class:`Progress`).
 
@@ -100,15 +106,16 @@ def prepare(
     simulating; its positions, diffraction, probe and object replace the simulated ones.
     ``scenario``: one of :data:`SCENARIOS`; the custom ones read ``probeGuess`` from
     ``probe_file`` (an NPZ, validated like every data file).
+    ``variant``: one named change (:class:`.variants.Variant`; the default changes nothing).
     """
     if needs_probe_file(scenario) and probe_file is None and data_file is None:
         raise ConfigError("probe_file", f"scenario {scenario!r} needs a measured probe: pass --probe-file PATH.npz")
     progress = as_progress(progress)
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    profile = variant.apply_to_profile(profile if isinstance(profile, Profile) else get_profile(profile))
     nphotons = profile.nphotons if nphotons is None else nphotons
     common.seed_everything(seed, deterministic)
     params.reset()
-    config = build_configs(profile, nphotons, data_file, scenario)
+    config = build_configs(profile, nphotons, data_file, scenario, variant)
     bridge(config)
     cfg = params.cfg
     N, gs = cfg["N"], cfg["gridsize"]
@@ -138,18 +145,33 @@ def prepare(
     cfg["probe"] = probe
     train_raw, test_raw = nongrid.split_by_axis(sim, 0.5, "y")
 
+    ceiling = head_ceiling(config.model.amp_activation)
+    target_gain = []  # ceiling_target: k from the training split, the same target for both
+
     def grouped(raw, n_groups, group_seed):
         # create_ptycho_data_container reads the group count and K from the dataclass
         # (M ptycho/workflows/components.py:705-714)
         idx = grouping.group_indices(raw.coords, n_groups, gs, config.neighbor_count, group_seed)
         data = grouping.group(raw, idx)
+        if variant.normalization == "legacy_gauge":  # the object / norm_Y_I: the diffraction is linear in it
+            norm = variants.object_normalization(data.Y_I)
+            X = (data.X * np.float32(1.0 / norm)).astype(np.float32)
+            return idx, data, data.with_X(X, g=1.0, object_normalization=1.0 / norm, norm_Y_I=norm)
         X, g = normalization.normalize_data(data.X, N)
+        if variant.normalization == "ceiling_target":
+            if not target_gain:
+                target_gain.append(variants.ceiling_target_gain(g, data.Y_I, ceiling))
+            k = target_gain[0]
+            X, g = (X * np.float32(k)).astype(np.float32), g * k
         return idx, data, data.with_X(X, g=g, object_normalization=1.0)
 
     with progress.stage("group"):
-        train_idx, _, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
+        train_idx, train_grouped, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
         _, test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
-    s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
+    if variant.intensity_scale == "dataset":
+        s_c = variants.dataset_intensity_scale(train_grouped.X, cfg["nphotons"])
+    else:
+        s_c = forward.closed_form_intensity_scale(cfg["nphotons"], N)
     cfg["intensity_scale"] = s_c
     spec = ModelSpec.from_params(cfg, amp_channels=AMP_CHANNELS, scale_variant=profile.scale_variant)
     with progress.stage("build model"):
@@ -165,6 +187,8 @@ def prepare(
 
     modern_config = dataclasses.asdict(config)
     modern_config["scenario"] = {"name": scenario, **scenario_settings(scenario)}
+    if not variant.is_default:
+        modern_config["variant"] = variant.changes()
     return common.Prepared(
         pipeline="modern",
         profile=profile,
@@ -190,7 +214,8 @@ def prepare(
         train_positions=train_raw.coords,
         train_group_indices=train_idx,
         test_raw_X=test_grouped.X,
-        presplit_shuffle=profile.modern_validation == "shuffled",
+        presplit_shuffle=(profile.modern_validation == "shuffled" if variant.presplit_shuffle is None
+                          else variant.presplit_shuffle),
     )
 
 
@@ -235,10 +260,15 @@ def evaluate(prep: common.Prepared, train_result: loop.TrainResult,
 
 
 def run(profile=None, seed: int = 0, nphotons=None, deterministic=True, progress: bool | Progress = True,
-        data_file=None, scenario: str = PARITY_SCENARIO, probe_file=None):
-    """The whole modern pipeline; a NaN in training is recorded as the run's failure."""
+        data_file=None, scenario: str = PARITY_SCENARIO, probe_file=None, variant: Variant = Variant(),
+        on_prepared=None):
+    """The whole modern pipeline; a NaN in training is recorded as the run's failure.
+
+    ``on_prepared(prep)``, when given, is called with the built model before it trains."""
     progress = as_progress(progress).child(f"modern {scenario}")
-    prep = prepare(profile, seed, nphotons, deterministic, data_file, scenario, probe_file, progress)
+    prep = prepare(profile, seed, nphotons, deterministic, data_file, scenario, probe_file, progress, variant)
+    if on_prepared is not None:
+        on_prepared(prep)
     try:
         result = common.train_model(prep, progress)
     except TrainingDivergedError as err:

@@ -104,10 +104,11 @@ def modern_object() -> np.ndarray:
     return _OBJECT["obj"]
 
 
-def simlines_window(arrays: dict, n_groups: int | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(prediction, truth)`` on the whole 392² object frame: ``n_groups`` of the test groups (all
-    when None) stitched on the original's canvas (sum / (weight + 1e-9)), registered to the
-    integer; 0 wherever nothing was placed.
+def simlines_window(arrays: dict, n_groups: int | None, seed: int = 0,
+                    obj: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(prediction, truth)`` on the whole object frame (``obj``, default the 392² sim-lines
+    object): ``n_groups`` of the test groups (all when None) stitched on the original's canvas
+    (sum / (weight + 1e-9)), registered to the integer; 0 wherever nothing was placed.
 
     The inference's ``group_limit`` groups are its own draw of that many seeds without
     replacement (M ``ptycho/raw_data.py:660-668``: fewer groups than positions are sampled), not
@@ -121,7 +122,7 @@ def simlines_window(arrays: dict, n_groups: int | None, seed: int = 0) -> tuple[
         patches, centres = patches[pick], centres[pick]
     origin, size = stitching.original_frame(centres, M)
     image, _ = stitching.stitch_positions(patches, centres, (size, size), M, origin, min_weight=None)
-    obj = modern_object()
+    obj = modern_object() if obj is None else obj
     whole = (slice(0, obj.shape[0]), slice(0, obj.shape[1]))
     return np.abs(stitching.registered_window(image, origin, *whole)).astype(np.float64), obj
 

@@ -66,9 +66,13 @@ def command(key: str, seed: int, folder: Path) -> list[str]:
             "--out", str(out), "--arrays", str(arrays)]
 
 
-def run_all(folder: Path, keys, seeds, progress: Progress) -> dict:
+def run_all(folder: Path, keys, seeds, progress: Progress, command_for=command,
+            describe=lambda key: RUNS[key].what) -> dict:
     """Train every missing (key, seed), in that order; returns ``{key: [(json, arrays), ...]}``
-    in seed order. The seconds each training took are kept in its JSON (``wall_seconds``)."""
+    in seed order. The seconds each training took are kept in its JSON (``wall_seconds``).
+
+    ``command_for(key, seed, folder)``: the child's command line, which must write the pair
+    :func:`paths` names; ``describe(key)``: the run's progress line."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [(k, s) for k in keys for s in seeds if not all(p.exists() for p in paths(folder, k, s))]
     if todo:
@@ -76,9 +80,9 @@ def run_all(folder: Path, keys, seeds, progress: Progress) -> dict:
     for i, (key, seed) in enumerate(todo, start=1):
         if all(p.exists() for p in paths(folder, key, seed)):  # another process trained it meanwhile
             continue
-        progress.line(f"run {i}/{len(todo)}: {key} seed {seed} ({RUNS[key].what})")
+        progress.line(f"run {i}/{len(todo)}: {key} seed {seed} ({describe(key)})")
         start = time.perf_counter()
-        cmd = command(key, seed, folder)
+        cmd = command_for(key, seed, folder)
         env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
         done = subprocess.run(cmd, env=env)
         out, arrays = paths(folder, key, seed)

@@ -1,0 +1,353 @@
+"""``ptychobench intervene``: answer the investigation's question by experiment.
+
+For each intervention of :data:`.catalog.CATALOG` (one change, one hypothesis):
+
+1. the baseline of every pipeline it runs in trains at every seed (one process each, kept on
+   disk, so an interrupted pass resumes per run and seed);
+2. each intervention run builds its changed model, **predicts** its effect from the baseline
+   at the same seed (:mod:`.predict`), writes the prediction with its time, and only then trains;
+3. the measured effect is the median and range of the paired differences over seeds, the
+   collapse rates are compared by Fisher's exact test, and each intervention and hypothesis
+   gets a verdict (:mod:`.verdict`);
+4. :func:`write_report` writes ``interventions.json/.md/.png``; the root-cause paragraph is
+   generated from the verdicts (:func:`root_cause`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path, atomic_write_text
+from ..physics import objects
+from ..pipelines import modern, provenance
+from ..pipelines.profiles import get_profile
+from ..progress import Progress
+from ..reproduce import rows as rows_mod
+from ..reproduce import runs as runs_mod
+from . import catalog, predict, verdict
+
+#: the interventions of the CI tier: the machinery, two of them
+TINY = ("loss_weights", "head_relu")
+
+
+def run_key(key: str, pipeline: str) -> str:
+    return f"{key}_{pipeline}"
+
+
+def baseline_key(pipeline: str) -> str:
+    return run_key("baseline", pipeline)
+
+
+def _command(profile: str, pipelines: dict):
+    """``command_for(key, seed, folder)`` of :func:`..reproduce.runs.run_all`: the baseline or
+    the intervention run, the latter predicting from the baseline of its seed first."""
+    def command_for(key: str, seed: int, folder: Path) -> list[str]:
+        intervention, pipeline = pipelines[key]
+        out, arrays = runs_mod.paths(folder, key, seed)
+        cmd = [sys.executable, "-m", "ptychobench", "run", *catalog.PIPELINES[pipeline], "--profile", profile,
+               "--seed", str(seed), "--out", str(out), "--arrays", str(arrays)]
+        if intervention != "baseline":
+            base, _ = runs_mod.paths(folder, baseline_key(pipeline), seed)
+            cmd += ["--intervention", intervention, "--baseline", str(base)]
+        return cmd
+    return command_for
+
+
+def plan(keys, pipelines=None) -> list[tuple[str, str]]:
+    """``(intervention, pipeline)`` pairs to measure, in catalog order."""
+    return [(k, p) for k in keys for p in catalog.get(k).pipelines if pipelines is None or p in pipelines]
+
+
+def intervene(folder: Path, profile_name: str, seeds, keys=None, pipelines=None,
+              progress: Progress | None = None) -> dict:
+    """Train what is missing (baselines first), judge every intervention, return the record."""
+    progress = progress or Progress(label="intervene")
+    profile = get_profile(profile_name)
+    keys = catalog.check_keys(keys or list(catalog.CATALOG))
+    seeds = list(seeds)
+    pairs = plan(keys, pipelines)
+    if not pairs:
+        raise catalog.ConfigError("pipelines", f"none of {keys} runs in {pipelines}")
+    runs = {baseline_key(p): ("baseline", p) for _, p in pairs}
+    runs |= {run_key(k, p): (k, p) for k, p in pairs if catalog.get(k).variant is not None}
+    describe = lambda key: (f"{runs[key][1]} baseline" if runs[key][0] == "baseline"  # noqa: E731
+                            else f"{runs[key][1]}: {catalog.get(runs[key][0]).change}")
+    started = time.perf_counter()
+    with progress.stage("runs"):
+        done = runs_mod.run_all(Path(folder), list(runs), seeds, progress, _command(profile.name, runs), describe)
+    rows = []
+    with progress.stage("verdicts"):
+        for key, pipeline in pairs:
+            base = done[baseline_key(pipeline)]
+            if catalog.get(key).variant is None:
+                rows.append(coverage_row(key, pipeline, base, profile))
+            else:
+                rows.append(measured_row(key, pipeline, base, done[run_key(key, pipeline)]))
+    hypotheses = {}
+    for name in catalog.HYPOTHESES:
+        mine = [r for r in rows if r["hypothesis"] == name]
+        if mine:
+            v, why = verdict.hypothesis_verdict(mine)
+            hypotheses[name] = {"claim": catalog.HYPOTHESES[name], "verdict": v, "why": why}
+    git = provenance.git_state()
+    record = {
+        "command": (f"ptychobench intervene --profile {profile.name} --seeds {','.join(map(str, seeds))} "
+                    f"--interventions {','.join(keys)}" + (f" --pipelines {','.join(pipelines)}" if pipelines else "")),
+        "commit": git["sha"] or "unknown",
+        "dirty": git["dirty"],
+        "cpu": provenance.cpu_name(),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": profile.to_json(),
+        "seeds": seeds,
+        "interventions": {k: catalog.get(k).to_json(profile) for k in keys},
+        "rows": rows,
+        "hypotheses": hypotheses,
+        "wall_seconds": {k: [r.get("wall_seconds") for r, _ in v] for k, v in done.items()},
+        "pass_seconds": time.perf_counter() - started,
+    }
+    record["target"] = target(rows)
+    record["root_cause"] = root_cause(record)
+    return record
+
+
+def _measured(run: dict) -> dict | None:
+    """The covered-window metrics of a run, None for a failed one."""
+    return None if run.get("failure") else predict.scored(run)
+
+
+def _effects(base_values: list[dict | None], values: list[dict | None], predictions: list[dict]) -> dict:
+    out = {}
+    for q in predict.QUANTITIES:
+        diffs = [(v[q] - b[q]) if (v and b) else math.nan for b, v in zip(base_values, values)]
+        out[q] = {
+            "baseline": verdict.summary([b[q] if b else math.nan for b in base_values]),
+            "intervention": verdict.summary([v[q] if v else math.nan for v in values]),
+            "paired_differences": diffs,
+            "measured": verdict.summary(diffs),
+            "predicted_values": [p["predicted"][q] if p else math.nan for p in predictions],
+            "predicted": verdict.summary([p["effect"][q] if p else math.nan for p in predictions]),
+        }
+    return out
+
+
+def _row(key: str, pipeline: str, base_values, values, predictions, seeds) -> dict:
+    intervention = catalog.get(key)
+    effects = _effects(base_values, values, predictions)
+    ratio = effects["gauge_corrected_ratio"]
+    judged = verdict.judge(ratio["paired_differences"],
+                           [p["effect"]["gauge_corrected_ratio"] if p else math.nan for p in predictions])
+    base_collapsed = [verdict.collapsed(b) for b in base_values]
+    int_collapsed = [verdict.collapsed(v) for v in values]
+    base_ratio = ratio["baseline"]["median"]
+    return {
+        "key": key, "pipeline": pipeline, "hypothesis": intervention.hypothesis, "change": intervention.change,
+        "config": intervention.config, "recorded": intervention.recorded, "seeds": seeds,
+        "effects": effects, **judged,
+        "toward_one": verdict.toward_one(base_ratio, judged.get("median", 0.0)) if math.isfinite(base_ratio) else False,
+        "collapsed_baseline": base_collapsed, "collapsed": int_collapsed,
+        "fisher_p": verdict.fisher(base_collapsed, int_collapsed),
+        "predictions": predictions,
+    }
+
+
+def measured_row(key: str, pipeline: str, base_runs, runs) -> dict:
+    """One intervention in one pipeline: its predictions (made before it trained) and its runs."""
+    predictions = [r.get("prediction") for r, _ in runs]
+    return _row(key, pipeline, [_measured(r) for r, _ in base_runs], [_measured(r) for r, _ in runs],
+                predictions, [r["seed"] for r, _ in base_runs])
+
+
+def coverage_row(key: str, pipeline: str, base_runs, profile) -> dict:
+    """The coverage "intervention": the baseline's own prediction scored on the whole object
+    frame with :data:`.catalog.COVERAGE_GROUPS` test groups (zeros count) instead of its
+    covered pixels; predicted from the geometry alone (which pixels those groups cover)."""
+    obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0].astype(np.float64)
+    base_values, values, predictions = [], [], []
+    for run, arrays in base_runs:
+        measured = _measured(run)
+        base_values.append(measured)
+        if measured is None or not arrays:
+            values.append(None), predictions.append(None)
+            continue
+        gauge = float(run["scale_factors"]["expected_gauge"])
+        seed = run["seed"]
+        p, t = rows_mod.simlines_window(arrays, catalog.COVERAGE_GROUPS, seed, obj)
+        values.append({"gauge_corrected_ratio": float(p.mean() / t.mean()) / gauge,
+                       "head_saturation": measured["head_saturation"],
+                       "pearson": float(np.corrcoef(p.ravel(), t.ravel())[0, 1])})
+        ones = {"trimmed": np.ones_like(arrays["trimmed"], dtype=np.float32), "test_centres": arrays["test_centres"]}
+        mask = rows_mod.simlines_window(ones, catalog.COVERAGE_GROUPS, seed, obj)[0] > 0
+        base = predict.baseline_view(run, arrays)
+        model = np.where(mask, np.minimum(base["gauge"] * t, base["ceiling"]), 0.0)
+        predicted = {"gauge_corrected_ratio": measured["gauge_corrected_ratio"] * t[mask].sum() / t.sum(),
+                     "head_saturation": measured["head_saturation"],
+                     "pearson": float(np.corrcoef(model.ravel(), t.ravel())[0, 1])}
+        predictions.append({"predicted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "covered_fraction": float(mask.mean()), "predicted": predicted,
+                            "effect": {q: predicted[q] - measured[q] for q in predict.QUANTITIES}})
+    return _row(key, pipeline, base_values, values, predictions, [r["seed"] for r, _ in base_runs])
+
+
+def target(rows: list[dict]) -> dict:
+    """Interventions whose median modern run is within 10% of a gauge-corrected ratio of 1 with
+    pearson ≥ 0.5 (the issue's bar)."""
+    hits = []
+    for r in rows:
+        if r["pipeline"] == "legacy" or r["key"] == "coverage":
+            continue
+        ratio = r["effects"]["gauge_corrected_ratio"]["intervention"]["median"]
+        pearson = r["effects"]["pearson"]["intervention"]["median"]
+        if math.isfinite(ratio) and abs(ratio - 1) <= verdict.TARGET_RATIO and pearson >= verdict.TARGET_PEARSON:
+            hits.append({"key": r["key"], "pipeline": r["pipeline"], "ratio": ratio, "pearson": pearson})
+    return {"met": bool(hits), "hits": hits}
+
+
+def _fmt(v, digits=3) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _movement(r: dict) -> str:
+    q = r["effects"]["gauge_corrected_ratio"]
+    pred = [v for v in q["predicted_values"] if v is not None and math.isfinite(v)]
+    what = ("scoring the whole object frame with 64 test groups (zeros count) took the gauge-corrected ratio"
+            if r["key"] == "coverage" else f"{r['key']} in {r['pipeline']} moved the gauge-corrected ratio")
+    return (f"{what} from {_fmt(q['baseline']['median'])} to {_fmt(q['intervention']['median'])} "
+            f"(predicted {_fmt(float(np.median(pred)) if pred else math.nan)}; {r['verdict']}), "
+            f"pearson {_fmt(r['effects']['pearson']['baseline']['median'])} -> "
+            f"{_fmt(r['effects']['pearson']['intervention']['median'])}")
+
+
+def root_cause(record: dict) -> str:
+    """The paragraph the verdicts support, generated from them."""
+    hyp = record["hypotheses"]
+    by = {v: [h for h, d in hyp.items() if d["verdict"] == v] for v in ("supported", "ruled out", "inconclusive")}
+    rows = record["rows"]
+    parts = []
+    causes = [h for h in by["supported"] if h != "coverage"]
+    if causes:
+        for h in causes:
+            movers = [r for r in rows if r["hypothesis"] == h
+                      and (r["verdict"] == "supported" or (r["verdict"] == "contradicted" and r["toward_one"]))]
+            parts.append(f"The experiments support {h} ({hyp[h]['claim']}): " + "; ".join(map(_movement, movers)) + ".")
+    else:
+        parts.append("No intervention on the model, data or training moved the covered-pixel gauge-corrected ratio "
+                     "toward 1 as a cause would: the experiments support no root cause of it.")
+    if "coverage" in by["supported"]:
+        parts.append("Coverage accounts for the gap between whole-window figures and the covered-pixel ratio, "
+                     "not for the covered-pixel undershoot itself: " + "; ".join(
+                         _movement(r) for r in rows if r["key"] == "coverage" and r["verdict"] == "supported") + ".")
+    if by["ruled out"]:
+        parts.append("They rule out " + ", ".join(by["ruled out"]) + ": changing their factor left the ratio where it was "
+                     "or moved it away from 1.")
+    if by["inconclusive"]:
+        parts.append("Not settled at these seeds: " + "; ".join(f"{h} ({hyp[h]['why']})" for h in by["inconclusive"]) + ".")
+    t = record["target"]
+    if t["met"]:
+        parts.append("Within 10% of a ratio of 1 with pearson >= 0.5: " + ", ".join(
+            f"{h['key']} ({h['pipeline']}: {h['ratio']:.3f}, pearson {h['pearson']:.3f})" for h in t["hits"]) + ".")
+    else:
+        parts.append("No intervention brought a modern run within 10% of a ratio of 1 with pearson >= 0.5.")
+    return " ".join(parts)
+
+
+VERDICT_MARK = {"supported": "supported", "ruled out": "ruled out", "contradicted": "contradicted",
+                "inconclusive": "inconclusive"}
+
+
+def markdown(record: dict) -> str:
+    p = record["profile"]
+    lines = [
+        f"# Interventions: {p['name']} profile, seeds {', '.join(map(str, record['seeds']))}", "",
+        f"Command: `{record['command']}`  ", f"Commit: {record['commit']}{' (dirty)' if record['dirty'] else ''}  ",
+        f"Machine: {record['cpu']}  ", f"Written: {record['written']}; the pass took {record['pass_seconds']:.0f} s "
+        "(runs already on disk are not retrained)", "",
+        "## Root cause, as the verdicts support it", "", record["root_cause"], "",
+        "## Hypotheses", "", "| hypothesis | claim | verdict | why |", "|---|---|---|---|",
+    ]
+    for h, d in record["hypotheses"].items():
+        lines.append(f"| {h} | {d['claim']} | **{d['verdict']}** | {d['why']} |")
+    lines += ["", "## Interventions", "",
+              "Gauge-corrected ratio on the covered window (median over seeds); effect = median of the paired "
+              "differences (range); predicted before the run from the baseline's decomposition. Collapse: pearson < 0.5 "
+              "or failed; p: Fisher's exact test against the baseline's collapse rate.", "",
+              "| hypothesis | intervention | pipeline | baseline | intervention | predicted effect | measured effect | "
+              "pearson (base → int.) | saturation (base → int.) | collapsed | p | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in record["rows"]:
+        e = r["effects"]
+        q, pe, sa = e["gauge_corrected_ratio"], e["pearson"], e["head_saturation"]
+        lines.append(
+            f"| {r['hypothesis']} | {r['key']} | {r['pipeline']} | {_fmt(q['baseline']['median'])} | "
+            f"{_fmt(q['intervention']['median'])} | {_fmt(q['predicted']['median'], 3)} | "
+            f"{_fmt(q['measured']['median'])} ({_fmt(q['measured']['min'])} to {_fmt(q['measured']['max'])}) | "
+            f"{_fmt(pe['baseline']['median'])} → {_fmt(pe['intervention']['median'])} "
+            f"(pred. {_fmt(np.nanmedian(pe['predicted_values']) if any(np.isfinite(pe['predicted_values'])) else math.nan)}) | "
+            f"{_fmt(sa['baseline']['median'])} → {_fmt(sa['intervention']['median'])} | "
+            f"{sum(r['collapsed_baseline'])}/{len(r['collapsed_baseline'])} → {sum(r['collapsed'])}/{len(r['collapsed'])} | "
+            f"{r['fisher_p']:.2f} | **{r['verdict']}**: {r['why']} |")
+    lines += ["", "## What each intervention changes", "", "| intervention | hypothesis | change | configuration | recorded |",
+              "|---|---|---|---|---|"]
+    for k, i in record["interventions"].items():
+        lines.append(f"| {k} | {i['hypothesis']} | {i['change']} | {i['config']} | {i['recorded']} |")
+    lines += ["", "## Runs", "", "| run | wall s per seed |", "|---|---|"]
+    for k, secs in record["wall_seconds"].items():
+        lines.append(f"| {k} | " + ", ".join(f"{s:.0f}" if s else "–" for s in secs) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(record: dict, path: Path) -> None:
+    """Predicted against measured effect on the gauge-corrected ratio, one point per
+    intervention and pipeline (median; bars: the range over seeds), the diagonal for reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in record["rows"] if math.isfinite(r["effects"]["gauge_corrected_ratio"]["measured"]["median"])]
+    fig, ax = plt.subplots(figsize=(7.5, 6), layout="constrained")
+    colors = {v: f"C{i}" for i, v in enumerate(verdict.VERDICTS)}
+    for r in rows:
+        q = r["effects"]["gauge_corrected_ratio"]
+        x, y = q["predicted"]["median"], q["measured"]["median"]
+        ax.errorbar(x, y, xerr=[[x - q["predicted"]["min"]], [q["predicted"]["max"] - x]],
+                    yerr=[[y - q["measured"]["min"]], [q["measured"]["max"] - y]], fmt="o" if r["pipeline"] != "gs1_ideal" else "s",
+                    color=colors[r["verdict"]], ms=6, capsize=3)
+        ax.annotate(f"{r['key']} ({r['pipeline'].replace('_ideal', '')})", (x, y), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    lims = [min([-0.05] + [min(r["effects"]["gauge_corrected_ratio"]["predicted"]["min"],
+                                r["effects"]["gauge_corrected_ratio"]["measured"]["min"]) for r in rows]),
+            max([0.05] + [max(r["effects"]["gauge_corrected_ratio"]["predicted"]["max"],
+                               r["effects"]["gauge_corrected_ratio"]["measured"]["max"]) for r in rows])]
+    pad = 0.05 * (lims[1] - lims[0])
+    lims = [lims[0] - pad, lims[1] + pad]
+    ax.plot(lims, lims, color="0.6", lw=0.8, ls="--", label="measured = predicted")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.axvline(0, color="0.8", lw=0.8)
+    for v, c in colors.items():
+        ax.plot([], [], "o", color=c, label=v)
+    ax.set_xlim(lims)
+    ax.set_ylim(lims)
+    ax.set_xlabel("predicted effect on the gauge-corrected ratio (from the baseline's decomposition)")
+    ax.set_ylabel("measured effect (median of paired differences; bars: range over seeds)")
+    ax.set_title(f"Interventions, {record['profile']['name']} profile, {len(record['seeds'])} seeds "
+                 "(circles gs2 / legacy, squares gs1)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_report(record: dict, folder: Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "interventions.json", json.dumps(record, indent=1, default=float) + "\n")
+    atomic_write_text(folder / "interventions.md", markdown(record))
+    figure(record, folder / "interventions.png")
+    return folder / "interventions.md"
