@@ -6,6 +6,7 @@
 
     nox -s parity            # the parity suite on the smoke profile; prints its report folder last
     nox -s reproduce -- [--seeds 0-2] [--runs KEY,...]   # the investigation's configuration over seeds
+    nox -s interventions -- [--profile smoke] [--seeds 0-2] [--interventions KEY,...]   # one experiment per hypothesis
     nox -s tests             # the whole test suite (unit tests + parity suite)
     nox -s bench -- RANGE [asv options]   # asv over commits (default: HEAD); A..B includes A
     nox -s compare -- BASE HEAD            # both benchmarked; non-zero exit when a family's threshold is passed
@@ -71,6 +72,15 @@ def reproduce(session: nox.Session) -> None:
     ``ptychobench reproduce``). The report path is the last line."""
     install(session)
     session.run("ptychobench", "reproduce", "--out", f"{REPORTS}/reproduce", *session.posargs, env=ENV)
+
+
+@nox.session(default=False)
+def interventions(session: nox.Session) -> None:
+    """One intervention per hypothesis of the investigation, predicted from the baseline and then
+    measured over seeds (smoke profile by default: about 1.5 hours on 2 cores; resumes per run and
+    seed; posargs go to ``ptychobench intervene``). The report path is the last line."""
+    install(session)
+    session.run("ptychobench", "intervene", *session.posargs, env={**ENV, "PTYCHOBENCH_REPORTS": REPORTS})
 
 
 LOCKS = {

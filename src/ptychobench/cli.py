@@ -45,7 +45,7 @@ def _prediction_hook(args, made: dict):
     and write the prediction (with its time) next to ``--out`` at once."""
     from .atomic import atomic_write_text
     from .errors import ConfigError
-    from .interventions import predict
+    from .interventions import predict, strict_json
 
     base = Path(args.baseline)
     arrays_path = base.with_suffix(".npz")
@@ -63,7 +63,7 @@ def _prediction_hook(args, made: dict):
         arrays = {k: npz[k] for k in ("truth", "covered")}
 
     def hook(prep):
-        made.update(predict.predict(run, arrays, *predict.prepared_gauge(prep)), baseline=str(base))
+        made.update(strict_json(predict.predict(run, arrays, *predict.prepared_gauge(prep))), baseline=str(base))
         if args.out:
             atomic_write_text(Path(args.out).with_suffix(".prediction.json"), json.dumps(made, indent=2) + "\n")
     return hook
@@ -244,7 +244,7 @@ def cmd_intervene(args) -> int:
 
     progress = Progress(label="intervene", enabled=not args.quiet)
     profile = args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
-    folder = Path(args.out or f"reports/interventions/{profile}")
+    folder = Path(args.out or Path(os.environ.get("PTYCHOBENCH_REPORTS", "reports")) / "interventions" / profile)
     record = intervene(folder, profile, args.seeds, args.interventions.split(",") if args.interventions else None,
                        args.pipelines.split(",") if args.pipelines else None, progress)
     path = write_report(record, folder)
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipelines", default=None, metavar="NAME,...",
                    help="only these of gs2_ideal, gs1_ideal, legacy (default: each intervention's own)")
     p.add_argument("--out", default=None, help="folder for the runs and the report (default "
-                   "reports/interventions/PROFILE; resumes there)")
+                   "$PTYCHOBENCH_REPORTS/interventions/PROFILE, reports/ without it; resumes there)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_intervene)
 

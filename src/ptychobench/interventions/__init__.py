@@ -54,8 +54,10 @@ def _command(profile: str, pipelines: dict):
         cmd = [sys.executable, "-m", "ptychobench", "run", *catalog.PIPELINES[pipeline], "--profile", profile,
                "--seed", str(seed), "--out", str(out), "--arrays", str(arrays)]
         if intervention != "baseline":
+            cmd += ["--intervention", intervention]
             base, _ = runs_mod.paths(folder, baseline_key(pipeline), seed)
-            cmd += ["--intervention", intervention, "--baseline", str(base)]
+            if not json.loads(base.read_text()).get("failure"):  # a failed baseline predicts nothing
+                cmd += ["--baseline", str(base)]
         return cmd
     return command_for
 
@@ -118,8 +120,14 @@ def intervene(folder: Path, profile_name: str, seeds, keys=None, pipelines=None,
 
 
 def _measured(run: dict) -> dict | None:
-    """The covered-window metrics of a run, None for a failed one."""
-    return None if run.get("failure") else predict.scored(run)
+    """The covered-window metrics of a run (None for a failed one), its gauge-corrected ratio
+    taken with the gauge at the start (:func:`.predict.start_gauge`): the same for a constant
+    scale; for the trainable scale, a drift of exp(log_scale) stays in the ratio it rescales."""
+    if run.get("failure"):
+        return None
+    metrics = dict(predict.scored(run))
+    metrics["gauge_corrected_ratio"] = metrics["amplitude_ratio"] / predict.start_gauge(run)
+    return metrics
 
 
 def _effects(base_values: list[dict | None], values: list[dict | None], predictions: list[dict]) -> dict:
@@ -144,13 +152,19 @@ def _row(key: str, pipeline: str, base_values, values, predictions, seeds) -> di
     judged = verdict.judge(ratio["paired_differences"],
                            [p["effect"]["gauge_corrected_ratio"] if p else math.nan for p in predictions])
     base_collapsed = [verdict.collapsed(b) for b in base_values]
-    int_collapsed = [verdict.collapsed(v) for v in values]
+    # coverage rescores the baseline's own run: its collapse is the baseline's (a whole-frame
+    # pearson runs over uncovered zeros)
+    int_collapsed = base_collapsed if intervention.variant is None else [verdict.collapsed(v) for v in values]
     base_ratio = ratio["baseline"]["median"]
+    moved = judged["median"] is not None and math.isfinite(base_ratio)
+    toward = moved and verdict.toward_one(base_ratio, judged["median"])
     return {
         "key": key, "pipeline": pipeline, "hypothesis": intervention.hypothesis, "change": intervention.change,
         "config": intervention.config, "recorded": intervention.recorded, "seeds": seeds,
         "effects": effects, **judged,
-        "toward_one": verdict.toward_one(base_ratio, judged.get("median", 0.0)) if math.isfinite(base_ratio) else False,
+        "toward_one": toward,
+        # the effect the hypothesis needs: the ratio toward 1, or (coverage) the undershoot recreated
+        "for_hypothesis": moved and (not toward if intervention.recreates_undershoot else toward),
         "collapsed_baseline": base_collapsed, "collapsed": int_collapsed,
         "fisher_p": verdict.fisher(base_collapsed, int_collapsed),
         "predictions": predictions,
@@ -176,7 +190,7 @@ def coverage_row(key: str, pipeline: str, base_runs, profile) -> dict:
         if measured is None or not arrays:
             values.append(None), predictions.append(None)
             continue
-        gauge = float(run["scale_factors"]["expected_gauge"])
+        gauge = predict.start_gauge(run)
         seed = run["seed"]
         p, t = rows_mod.simlines_window(arrays, catalog.COVERAGE_GROUPS, seed, obj)
         values.append({"gauge_corrected_ratio": float(p.mean() / t.mean()) / gauge,
@@ -193,6 +207,20 @@ def coverage_row(key: str, pipeline: str, base_runs, profile) -> dict:
                             "covered_fraction": float(mask.mean()), "predicted": predicted,
                             "effect": {q: predicted[q] - measured[q] for q in predict.QUANTITIES}})
     return _row(key, pipeline, base_values, values, predictions, [r["seed"] for r, _ in base_runs])
+
+
+def strict_json(value):
+    """``value`` with NumPy scalars made Python ones and non-finite floats made None (JSON has
+    no NaN or Infinity)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def target(rows: list[dict]) -> dict:
@@ -234,7 +262,7 @@ def root_cause(record: dict) -> str:
     if causes:
         for h in causes:
             movers = [r for r in rows if r["hypothesis"] == h
-                      and (r["verdict"] == "supported" or (r["verdict"] == "contradicted" and r["toward_one"]))]
+                      and r["verdict"] in ("supported", "contradicted") and r["for_hypothesis"]]
             parts.append(f"The experiments support {h} ({hyp[h]['claim']}): " + "; ".join(map(_movement, movers)) + ".")
     else:
         parts.append("No intervention on the model, data or training moved the covered-pixel gauge-corrected ratio "
@@ -242,7 +270,7 @@ def root_cause(record: dict) -> str:
     if "coverage" in by["supported"]:
         parts.append("Coverage accounts for the gap between whole-window figures and the covered-pixel ratio, "
                      "not for the covered-pixel undershoot itself: " + "; ".join(
-                         _movement(r) for r in rows if r["key"] == "coverage" and r["verdict"] == "supported") + ".")
+                         _movement(r) for r in rows if r["key"] == "coverage" and r["for_hypothesis"]) + ".")
     if by["ruled out"]:
         parts.append("They rule out " + ", ".join(by["ruled out"]) + ": changing their factor left the ratio where it was "
                      "or moved it away from 1.")
@@ -310,7 +338,11 @@ def figure(record: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in record["rows"] if math.isfinite(r["effects"]["gauge_corrected_ratio"]["measured"]["median"])]
+    def finite(r):
+        q = r["effects"]["gauge_corrected_ratio"]
+        return all(math.isfinite(q[k][s]) for k in ("measured", "predicted") for s in ("median", "min", "max"))
+
+    rows = [r for r in record["rows"] if finite(r)]
     fig, ax = plt.subplots(figsize=(7.5, 6), layout="constrained")
     colors = {v: f"C{i}" for i, v in enumerate(verdict.VERDICTS)}
     for r in rows:
@@ -347,7 +379,7 @@ def figure(record: dict, path: Path) -> None:
 def write_report(record: dict, folder: Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "interventions.json", json.dumps(record, indent=1, default=float) + "\n")
+    atomic_write_text(folder / "interventions.json", json.dumps(strict_json(record), indent=1, allow_nan=False) + "\n")
     atomic_write_text(folder / "interventions.md", markdown(record))
     figure(record, folder / "interventions.png")
     return folder / "interventions.md"

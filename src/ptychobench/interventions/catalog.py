@@ -51,6 +51,9 @@ class Intervention:
     pipelines: tuple
     #: builds the change for a profile; None: a change of scoring, nothing retrains
     variant: Callable[[Profile], Variant] | None
+    #: the intervention recreates the undershoot (coverage: zeros in the mean) instead of removing
+    #: it: the effect the hypothesis needs is away from 1
+    recreates_undershoot: bool = False
 
     def to_json(self, profile: Profile) -> dict:
         return {"key": self.key, "hypothesis": self.hypothesis, "change": self.change, "config": self.config,
@@ -99,12 +102,12 @@ CATALOG = {i.key: i for i in (
     Intervention(
         "legacy_gauge", "H-NORMALIZATION",
         "the legacy gauge: the object divided by norm_Y_I before illumination, no diffraction gain (g = 1)",
-        "none: main has no key for it; normalize_data is always applied (M ptycho/raw_data.py:972-995)",
+        "none: main has no key for it; normalize_data is always applied (M ptycho/raw_data.py:972-992)",
         "never run", MODERN, lambda profile: Variant(normalization="legacy_gauge")),
     Intervention(
         "ceiling_target", "H-NORMALIZATION",
         "normalize_data's target set so that max(g·|O|) of the training groups is 0.9 of the head's ceiling",
-        "none: the target (N/2)² is hard-coded (M ptycho/raw_data.py:984-986)",
+        "none: the target (N/2)² is hard-coded (M ptycho/raw_data.py:986-988)",
         "never run", MODERN, lambda profile: Variant(normalization="ceiling_target")),
     Intervention(
         "dataset_scale", "H-NORMALIZATION",
@@ -136,7 +139,7 @@ CATALOG = {i.key: i for i in (
         f"the ratio over the whole object frame with {COVERAGE_GROUPS} test groups stitched (zeros count) "
         "instead of over the covered pixels",
         "InferenceConfig group_limit=64 and the whole-canvas mean (the sim-lines inference)",
-        "facts §5.4: gs1 covered 15% of the window", MODERN, None),
+        "facts §5.4: gs1 covered 15% of the window", MODERN, None, recreates_undershoot=True),
 )}
 
 

@@ -40,7 +40,7 @@ def baseline_view(run: dict, arrays: dict) -> dict:
     """The baseline's gauge, ceiling, covered truth and measured quantities (covered window)."""
     metrics = scored(run)
     return {
-        "gauge": float(run["scale_factors"]["expected_gauge"]),
+        "gauge": start_gauge(run),
         "ceiling": head_ceiling(run["config"].get("amp_activation", "sigmoid")),
         "truth": arrays["truth"][arrays["covered"].astype(bool)].astype(np.float64),
         "measured": {q: float(metrics[q]) for q in QUANTITIES},
@@ -69,6 +69,13 @@ def predict(run: dict, arrays: dict, gauge_after: float, ceiling_after: float) -
         "baseline": base["measured"],
         "effect": {q: predicted[q] - base["measured"][q] for q in QUANTITIES},
     }
+
+
+def start_gauge(run: dict) -> float:
+    """A run JSON's gauge with exp(log_scale) at its start (object normalisation × g × s_c /
+    exp(initial log_scale)); the gauge of a constant-scale run."""
+    f = run["scale_factors"]
+    return float(f.get("object_normalization", 1.0) * f.get("g", 1.0) * f["s_c"] / math.exp(f["initial_log_scale"]))
 
 
 def prepared_gauge(prep) -> tuple[float, float]:

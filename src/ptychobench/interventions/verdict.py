@@ -8,13 +8,13 @@ compared with Fisher's exact test.
 The verdict on one intervention reads the gauge-corrected ratio, the quantity the
 investigation asked about:
 
-* tolerance ``τ = max(half the range of the paired differences, half the range of the
-  per-seed predictions, TOLERANCE_FLOOR)``: the seed spread, never below the floor;
+* tolerance ``τ = max(half the range of the paired differences, TOLERANCE_FLOOR)``: the seed
+  spread, never below the floor;
 * the effect *differs from the baseline* when every paired difference has the same sign
   and ``|median| > τ``; it *matches the prediction* when ``|median − predicted| ≤ τ``;
 * **supported**: an effect was predicted (``|predicted| > τ``), it differs and it matches;
-* **ruled out**: every paired difference lies within ``±τ`` of 0, and the prediction was no
-  effect, or the hypothesis needed one (no effect where it needs one);
+* **ruled out**: every paired difference lies within ``±τ`` of 0 (whether the prediction was no
+  effect, or one: no effect where the hypothesis needs one);
 * **contradicted**: the effect differs from the baseline but not as predicted (a result, kept);
 * **inconclusive**: anything else; with the number of seeds that would settle it (the paired
   differences' standard deviation against the effect to resolve).
@@ -70,24 +70,24 @@ def seeds_to_settle(diffs: np.ndarray, effect: float) -> int:
 
 def judge(diffs, predicted_effects) -> dict:
     """The verdict on the gauge-corrected ratio from the paired differences and the per-seed
-    predicted effects (same seeds; a failed intervention run gives a NaN difference)."""
+    predicted effects (same seeds; a failed run gives a NaN difference, and its seed is left out
+    of both)."""
     d = np.asarray(diffs, dtype=np.float64)
     p = np.asarray(predicted_effects, dtype=np.float64)
-    finite = np.isfinite(d)
-    if finite.sum() < 2:
-        return {"verdict": "inconclusive", "tolerance": math.nan, "differs": False, "matches": False,
-                "why": f"{int(finite.sum())} finite paired difference(s): too few to judge", "seeds_needed": -1}
-    d, pred = d[finite], float(np.median(p[np.isfinite(p)]))
+    keep = np.isfinite(d) & np.isfinite(p)
+    if keep.sum() < 2:
+        return {"verdict": "inconclusive", "tolerance": None, "differs": False, "matches": False,
+                "why": f"{int(keep.sum())} seed(s) with a measured and a predicted effect: too few to judge",
+                "seeds_needed": -1, "median": None, "predicted": None}
+    d, pred = d[keep], float(np.median(p[keep]))
     med = float(np.median(d))
-    tol = max((d.max() - d.min()) / 2, (np.nanmax(p) - np.nanmin(p)) / 2, TOLERANCE_FLOOR)
-    same_sign = bool(np.all(d > 0) or np.all(d < 0))
-    differs = same_sign and abs(med) > tol
+    tol = max(float(d.max() - d.min()) / 2, TOLERANCE_FLOOR)
+    differs = bool((np.all(d > 0) or np.all(d < 0)) and abs(med) > tol)
     matches = abs(med - pred) <= tol
-    null = bool(np.all(np.abs(d) <= tol))
     needed = -1
     if differs and matches and abs(pred) > tol:
         verdict, why = "supported", f"measured {med:+.3f} where {pred:+.3f} was predicted (±{tol:.3f})"
-    elif null and not differs:
+    elif np.all(np.abs(d) <= tol):
         verdict = "ruled out"
         why = (f"no effect ({d.min():+.3f} to {d.max():+.3f}), as predicted ({pred:+.3f})" if abs(pred) <= tol
                else f"no effect ({d.min():+.3f} to {d.max():+.3f}) where {pred:+.3f} was predicted")
@@ -97,7 +97,7 @@ def judge(diffs, predicted_effects) -> dict:
         verdict = "inconclusive"
         needed = seeds_to_settle(d, max(abs(pred), 2 * TOLERANCE_FLOOR))
         why = f"paired differences {d.min():+.3f} to {d.max():+.3f} straddle the effect; about {needed} seeds would settle it"
-    return {"verdict": verdict, "tolerance": float(tol), "differs": differs, "matches": matches, "why": why,
+    return {"verdict": verdict, "tolerance": tol, "differs": differs, "matches": bool(matches), "why": why,
             "seeds_needed": needed, "median": med, "predicted": pred}
 
 
@@ -108,21 +108,24 @@ def toward_one(base_ratio: float, effect: float) -> bool:
 
 def hypothesis_verdict(rows: list[dict]) -> tuple[str, str]:
     """One verdict per hypothesis from its interventions' rows (each with ``verdict``,
-    ``toward_one``, ``key``, ``pipeline``): supported when one of them had the predicted effect,
-    or moved the ratio toward 1 by another amount (``contradicted`` toward 1); ruled out when
-    every one had no effect, or none moved the ratio toward 1; inconclusive otherwise."""
+    ``for_hypothesis``, ``key``, ``pipeline``). ``for_hypothesis``: the effect is the one the
+    hypothesis needs (the ratio toward 1; for ``coverage``, the undershoot recreated).
+
+    Supported when one of them had that effect (as predicted, or by another amount); ruled out
+    when none had any effect, or none had that effect and none is open; inconclusive otherwise."""
     def names(rs):
         return ", ".join(f"{r['key']} ({r['pipeline']})" for r in rs)
 
-    as_predicted = [r for r in rows if r["verdict"] == "supported"]
-    toward = [r for r in rows if r["verdict"] == "contradicted" and r["toward_one"]]
-    if as_predicted or toward:
-        why = "; ".join(([f"the predicted effect: {names(as_predicted)}"] if as_predicted else [])
-                        + ([f"moved the ratio toward 1, not by the predicted amount: {names(toward)}"] if toward else []))
-        return "supported", why
-    if rows and all(r["verdict"] == "ruled out" for r in rows):
-        return "ruled out", f"no effect in {names(rows)}"
+    helps = [r for r in rows if r["verdict"] in ("supported", "contradicted") and r["for_hypothesis"]]
+    if helps:
+        as_predicted = [r for r in helps if r["verdict"] == "supported"]
+        other = [r for r in helps if r["verdict"] == "contradicted"]
+        return "supported", "; ".join(([f"the predicted effect: {names(as_predicted)}"] if as_predicted else [])
+                                      + ([f"an effect the hypothesis needs, not the predicted amount: {names(other)}"]
+                                         if other else []))
     open_rows = [r for r in rows if r["verdict"] == "inconclusive"]
-    if not open_rows and rows:
-        return "ruled out", f"no intervention moved the ratio toward 1 ({names(rows)})"
-    return "inconclusive", f"not settled: {names(open_rows)}"
+    if open_rows or not rows:
+        return "inconclusive", f"not settled: {names(open_rows)}"
+    if all(r["verdict"] == "ruled out" for r in rows):
+        return "ruled out", f"no effect in {names(rows)}"
+    return "ruled out", f"no intervention had the effect it needs ({names(rows)})"

@@ -145,29 +145,32 @@ def prepare(
     cfg["probe"] = probe
     train_raw, test_raw = nongrid.split_by_axis(sim, 0.5, "y")
 
-    ceiling = head_ceiling(config.model.amp_activation)
-    target_gain = []  # ceiling_target: k from the training split, the same target for both
-
     def grouped(raw, n_groups, group_seed):
         # create_ptycho_data_container reads the group count and K from the dataclass
         # (M ptycho/workflows/components.py:705-714)
         idx = grouping.group_indices(raw.coords, n_groups, gs, config.neighbor_count, group_seed)
-        data = grouping.group(raw, idx)
-        if variant.normalization == "legacy_gauge":  # the object / norm_Y_I: the diffraction is linear in it
+        return idx, grouping.group(raw, idx)
+
+    def normalized(data, k):
+        """``normalize_data`` (its gain times ``k``: 1 unless the target is changed), or the
+        legacy gauge: the object / norm_Y_I, to which the diffraction is linear (Y_I stays raw)."""
+        if variant.normalization == "legacy_gauge":
             norm = variants.object_normalization(data.Y_I)
             X = (data.X * np.float32(1.0 / norm)).astype(np.float32)
-            return idx, data, data.with_X(X, g=1.0, object_normalization=1.0 / norm, norm_Y_I=norm)
+            return data.with_X(X, g=1.0, object_normalization=1.0 / norm, norm_Y_I=norm)
         X, g = normalization.normalize_data(data.X, N)
-        if variant.normalization == "ceiling_target":
-            if not target_gain:
-                target_gain.append(variants.ceiling_target_gain(g, data.Y_I, ceiling))
-            k = target_gain[0]
+        if k != 1.0:
             X, g = (X * np.float32(k)).astype(np.float32), g * k
-        return idx, data, data.with_X(X, g=g, object_normalization=1.0)
+        return data.with_X(X, g=g, object_normalization=1.0)
 
     with progress.stage("group"):
-        train_idx, train_grouped, train = grouped(train_raw, config.n_groups, seed * 1000 + 1)
-        _, test_grouped, test = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
+        train_idx, train_grouped = grouped(train_raw, config.n_groups, seed * 1000 + 1)
+        _, test_grouped = grouped(test_raw, profile.modern_test_groups, seed * 1000 + 7)
+        k = 1.0  # ceiling_target: one target for both splits, from the training groups
+        if variant.normalization == "ceiling_target":
+            k = variants.ceiling_target_gain(normalization.normalization_gain(train_grouped.X, N), train_grouped.Y_I,
+                                             head_ceiling(config.model.amp_activation))
+        train, test = normalized(train_grouped, k), normalized(test_grouped, k)
     if variant.intensity_scale == "dataset":
         s_c = variants.dataset_intensity_scale(train_grouped.X, cfg["nphotons"])
     else:

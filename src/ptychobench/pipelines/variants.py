@@ -87,6 +87,8 @@ def object_normalization(object_patches: np.ndarray) -> float:
 def ceiling_target_gain(g: float, object_patches: np.ndarray, ceiling: float) -> float:
     """The factor ``k`` on ``normalize_data``'s gain that puts ``max(k·g·|O|)`` at
     ``CEILING_MARGIN · ceiling`` (the target becomes ``k²·(N/2)²``)."""
+    if not np.isfinite(ceiling):
+        raise ConfigError("normalization", "ceiling_target needs a bounded amplitude head (sigmoid)")
     return float(CEILING_MARGIN * ceiling / (g * float(np.max(object_patches))))
 
 
