@@ -95,13 +95,14 @@ def test_prediction_keeps_the_residual_and_changes_the_clip():
     truth = np.linspace(1.0, 4.0, 100).reshape(10, 10)
     run = {"scale_factors": {"g": 0.5, "s_c": 988.0, "initial_log_scale": math.log(988.0)},
            "config": {"amp_activation": "sigmoid"},
-           "metrics": {"gauge_corrected_ratio": 0.6, "head_saturation": 0.9, "pearson": 0.1}}
+           "metrics": {"amplitude_ratio": 0.3, "head_saturation": 0.9, "pearson": 0.1}}  # gauge-corrected: 0.6
     arrays = {"truth": truth, "covered": np.ones_like(truth, bool)}
     clip = np.minimum(0.5 * truth, 1).mean() / (0.5 * truth).mean()
     out = predict.predict(run, arrays, 0.5, math.inf)
     assert out["residual"] == pytest.approx(0.6 / clip)
     assert out["predicted"]["gauge_corrected_ratio"] == pytest.approx(0.6 / clip)
     assert out["effect"]["gauge_corrected_ratio"] == pytest.approx(0.6 / clip - 0.6)
+    assert out["predicted"]["amplitude_ratio"] == pytest.approx(0.5 * 0.6 / clip)
     assert predict.predict(run, arrays, 0.5, 1.0)["effect"]["gauge_corrected_ratio"] == pytest.approx(0.0, abs=1e-12)
 
 

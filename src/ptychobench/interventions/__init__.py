@@ -171,9 +171,19 @@ def _row(key: str, pipeline: str, base_values, values, predictions, seeds) -> di
     }
 
 
+def _complete(prediction: dict | None, base: dict | None) -> dict | None:
+    """A prediction with the raw ratio, ``gauge_after`` × the predicted gauge-corrected ratio,
+    where it was written before the raw ratio was predicted too (the same arithmetic)."""
+    if not prediction or not base or "amplitude_ratio" in prediction["predicted"]:
+        return prediction
+    raw = prediction["gauge_after"] * prediction["predicted"]["gauge_corrected_ratio"]
+    return {**prediction, "predicted": {**prediction["predicted"], "amplitude_ratio": raw},
+            "effect": {**prediction["effect"], "amplitude_ratio": raw - base["amplitude_ratio"]}}
+
+
 def measured_row(key: str, pipeline: str, base_runs, runs) -> dict:
     """One intervention in one pipeline: its predictions (made before it trained) and its runs."""
-    predictions = [r.get("prediction") for r, _ in runs]
+    predictions = [_complete(r.get("prediction"), _measured(b)) for (r, _), (b, _) in zip(runs, base_runs)]
     return _row(key, pipeline, [_measured(r) for r, _ in base_runs], [_measured(r) for r, _ in runs],
                 predictions, [r["seed"] for r, _ in base_runs])
 
@@ -194,13 +204,16 @@ def coverage_row(key: str, pipeline: str, base_runs, profile) -> dict:
         seed = run["seed"]
         p, t = rows_mod.simlines_window(arrays, catalog.COVERAGE_GROUPS, seed, obj)
         values.append({"gauge_corrected_ratio": float(p.mean() / t.mean()) / gauge,
+                       "amplitude_ratio": float(p.mean() / t.mean()),
                        "head_saturation": measured["head_saturation"],
                        "pearson": float(np.corrcoef(p.ravel(), t.ravel())[0, 1])})
         ones = {"trimmed": np.ones_like(arrays["trimmed"], dtype=np.float32), "test_centres": arrays["test_centres"]}
         mask = rows_mod.simlines_window(ones, catalog.COVERAGE_GROUPS, seed, obj)[0] > 0
         base = predict.baseline_view(run, arrays)
         model = np.where(mask, np.minimum(base["gauge"] * t, base["ceiling"]), 0.0)
-        predicted = {"gauge_corrected_ratio": measured["gauge_corrected_ratio"] * t[mask].sum() / t.sum(),
+        covered_share = t[mask].sum() / t.sum()
+        predicted = {"gauge_corrected_ratio": measured["gauge_corrected_ratio"] * covered_share,
+                     "amplitude_ratio": measured["amplitude_ratio"] * covered_share,
                      "head_saturation": measured["head_saturation"],
                      "pearson": float(np.corrcoef(model.ravel(), t.ravel())[0, 1])}
         predictions.append({"predicted_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -243,11 +256,10 @@ def _fmt(v, digits=3) -> str:
 
 def _movement(r: dict) -> str:
     q = r["effects"]["gauge_corrected_ratio"]
-    pred = [v for v in q["predicted_values"] if v is not None and math.isfinite(v)]
     what = ("scoring the whole object frame with 64 test groups (zeros count) took the gauge-corrected ratio"
             if r["key"] == "coverage" else f"{r['key']} in {r['pipeline']} moved the gauge-corrected ratio")
     return (f"{what} from {_fmt(q['baseline']['median'])} to {_fmt(q['intervention']['median'])} "
-            f"(predicted {_fmt(float(np.median(pred)) if pred else math.nan)}; {r['verdict']}), "
+            f"(predicted {_pred(q)}; {r['verdict']}), "
             f"pearson {_fmt(r['effects']['pearson']['baseline']['median'])} -> "
             f"{_fmt(r['effects']['pearson']['intervention']['median'])}")
 
@@ -285,8 +297,10 @@ def root_cause(record: dict) -> str:
     return " ".join(parts)
 
 
-VERDICT_MARK = {"supported": "supported", "ruled out": "ruled out", "contradicted": "contradicted",
-                "inconclusive": "inconclusive"}
+def _pred(quantity: dict) -> str:
+    """The median predicted value of a quantity over seeds."""
+    values = [v for v in quantity["predicted_values"] if v is not None and math.isfinite(v)]
+    return _fmt(float(np.median(values)) if values else math.nan)
 
 
 def markdown(record: dict) -> str:
@@ -306,17 +320,17 @@ def markdown(record: dict) -> str:
               "differences (range); predicted before the run from the baseline's decomposition. Collapse: pearson < 0.5 "
               "or failed; p: Fisher's exact test against the baseline's collapse rate.", "",
               "| hypothesis | intervention | pipeline | baseline | intervention | predicted effect | measured effect | "
-              "pearson (base → int.) | saturation (base → int.) | collapsed | p | verdict |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "raw ratio (base → int.) | pearson (base → int.) | saturation (base → int.) | collapsed | p | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
         e = r["effects"]
-        q, pe, sa = e["gauge_corrected_ratio"], e["pearson"], e["head_saturation"]
+        q, raw, pe, sa = e["gauge_corrected_ratio"], e["amplitude_ratio"], e["pearson"], e["head_saturation"]
         lines.append(
             f"| {r['hypothesis']} | {r['key']} | {r['pipeline']} | {_fmt(q['baseline']['median'])} | "
             f"{_fmt(q['intervention']['median'])} | {_fmt(q['predicted']['median'], 3)} | "
             f"{_fmt(q['measured']['median'])} ({_fmt(q['measured']['min'])} to {_fmt(q['measured']['max'])}) | "
-            f"{_fmt(pe['baseline']['median'])} → {_fmt(pe['intervention']['median'])} "
-            f"(pred. {_fmt(np.nanmedian(pe['predicted_values']) if any(np.isfinite(pe['predicted_values'])) else math.nan)}) | "
+            f"{_fmt(raw['baseline']['median'])} → {_fmt(raw['intervention']['median'])} (pred. {_pred(raw)}) | "
+            f"{_fmt(pe['baseline']['median'])} → {_fmt(pe['intervention']['median'])} (pred. {_pred(pe)}) | "
             f"{_fmt(sa['baseline']['median'])} → {_fmt(sa['intervention']['median'])} | "
             f"{sum(r['collapsed_baseline'])}/{len(r['collapsed_baseline'])} → {sum(r['collapsed'])}/{len(r['collapsed'])} | "
             f"{r['fisher_p']:.2f} | **{r['verdict']}**: {r['why']} |")

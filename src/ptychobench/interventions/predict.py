@@ -6,7 +6,7 @@ ceiling and ``head_clip(G, c) = mean(min(G·t, c)) / mean(G·t)`` over the cover
 An intervention changes ``G`` or ``c`` (or neither). The prediction recomputes the factors with
 the changed ``G'``, ``c'`` and keeps everything else of the baseline, the residual included:
 
-* gauge-corrected ratio ``= head_clip(G', c') × residual``;
+* gauge-corrected ratio ``= head_clip(G', c') × residual``, and the raw ratio ``G'`` times it;
 * head saturation ``= mean(G'·t ≥ 0.99·c')``, and pearson ``= pearson(min(G'·t, c'), t)``: what
   a model that puts out the demanded amplitude, clipped by its head, would score.
 
@@ -24,7 +24,10 @@ import numpy as np
 from ..model.spec import head_ceiling
 from ..parity.trained import scored_metrics as scored
 
-QUANTITIES = ("gauge_corrected_ratio", "head_saturation", "pearson")
+#: what is predicted and measured; the verdicts read the first, the gauge-corrected ratio; the
+#: raw ``amplitude_ratio`` (mean prediction / mean truth, = gauge × gauge-corrected ratio) is
+#: what a user sees as the undershoot
+QUANTITIES = ("gauge_corrected_ratio", "amplitude_ratio", "head_saturation", "pearson")
 
 
 def demand_model(gauge: float, ceiling: float, truth: np.ndarray) -> dict:
@@ -43,7 +46,8 @@ def baseline_view(run: dict, arrays: dict) -> dict:
         "gauge": start_gauge(run),
         "ceiling": head_ceiling(run["config"].get("amp_activation", "sigmoid")),
         "truth": arrays["truth"][arrays["covered"].astype(bool)].astype(np.float64),
-        "measured": {q: float(metrics[q]) for q in QUANTITIES},
+        "measured": {**{q: float(metrics[q]) for q in QUANTITIES if q != "gauge_corrected_ratio"},
+                     "gauge_corrected_ratio": float(metrics["amplitude_ratio"]) / start_gauge(run)},
     }
 
 
@@ -56,6 +60,7 @@ def predict(run: dict, arrays: dict, gauge_after: float, ceiling_after: float) -
     residual = base["measured"]["gauge_corrected_ratio"] / before["head_clip"]
     predicted = {
         "gauge_corrected_ratio": after["head_clip"] * residual,
+        "amplitude_ratio": gauge_after * after["head_clip"] * residual,
         "head_saturation": after["head_saturation"],
         "pearson": after["pearson"],
     }
