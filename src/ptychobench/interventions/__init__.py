@@ -357,22 +357,25 @@ def figure(record: dict, path: Path) -> None:
         return all(math.isfinite(q[k][s]) for k in ("measured", "predicted") for s in ("median", "min", "max"))
 
     rows = [r for r in record["rows"] if finite(r)]
-    fig, ax = plt.subplots(figsize=(7.5, 6), layout="constrained")
-    colors = {v: f"C{i}" for i, v in enumerate(verdict.VERDICTS)}
-    for r in rows:
-        q = r["effects"]["gauge_corrected_ratio"]
-        x, y = q["predicted"]["median"], q["measured"]["median"]
-        ax.errorbar(x, y, xerr=[[x - q["predicted"]["min"]], [q["predicted"]["max"] - x]],
-                    yerr=[[y - q["measured"]["min"]], [q["measured"]["max"] - y]], fmt="o" if r["pipeline"] != "gs1_ideal" else "s",
-                    color=colors[r["verdict"]], ms=6, capsize=3)
-        ax.annotate(f"{r['key']} ({r['pipeline'].replace('_ideal', '')})", (x, y), fontsize=7,
-                    xytext=(4, 3), textcoords="offset points")
-    lims = [min([-0.05] + [min(r["effects"]["gauge_corrected_ratio"]["predicted"]["min"],
-                                r["effects"]["gauge_corrected_ratio"]["measured"]["min"]) for r in rows]),
-            max([0.05] + [max(r["effects"]["gauge_corrected_ratio"]["predicted"]["max"],
-                               r["effects"]["gauge_corrected_ratio"]["measured"]["max"]) for r in rows])]
+    effects = [r["effects"]["gauge_corrected_ratio"] for r in rows]
+    lims = [min([-0.05] + [min(q["predicted"]["min"], q["measured"]["min"]) for q in effects]),
+            max([0.05] + [max(q["predicted"]["max"], q["measured"]["max"]) for q in effects])]
     pad = 0.05 * (lims[1] - lims[0])
     lims = [lims[0] - pad, lims[1] + pad]
+    near = 0.06 * (lims[1] - lims[0])  # points closer than this share one stack of labels
+    fig, ax = plt.subplots(figsize=(7.5, 6), layout="constrained")
+    colors = {v: f"C{i}" for i, v in enumerate(verdict.VERDICTS)}
+    stacks = {}  # label anchor -> labels already there
+    for r, q in sorted(zip(rows, effects), key=lambda rq: -rq[1]["measured"]["median"]):
+        x, y = q["predicted"]["median"], q["measured"]["median"]
+        ax.errorbar(x, y, xerr=[[x - q["predicted"]["min"]], [q["predicted"]["max"] - x]],
+                    yerr=[[y - q["measured"]["min"]], [q["measured"]["max"] - y]],
+                    fmt="o" if r["pipeline"] != "gs1_ideal" else "s", color=colors[r["verdict"]], ms=6, capsize=3)
+        anchor = next((a for a in stacks if abs(a[0] - x) < near and abs(a[1] - y) < 4 * near), (x, y))
+        stacks.setdefault(anchor, 0)
+        ax.annotate(f"{r['key']} ({r['pipeline'].replace('_ideal', '')})", anchor, fontsize=7,
+                    xytext=(8, 3 - 9 * stacks[anchor]), textcoords="offset points")
+        stacks[anchor] += 1
     ax.plot(lims, lims, color="0.6", lw=0.8, ls="--", label="measured = predicted")
     ax.axhline(0, color="0.8", lw=0.8)
     ax.axvline(0, color="0.8", lw=0.8)
