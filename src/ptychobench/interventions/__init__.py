@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_save_figure, atomic_write_text
 from ..physics import objects
 from ..pipelines import modern, provenance
 from ..pipelines.profiles import get_profile
@@ -388,9 +388,7 @@ def figure(record: dict, path: Path) -> None:
     ax.set_title(f"Interventions, {record['profile']['name']} profile, {len(record['seeds'])} seeds "
                  "(circles gs2 / legacy, squares gs1)", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    atomic_save_figure(fig, path, dpi=110)
 
 
 def write_report(record: dict, folder: Path) -> Path:

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..atomic import atomic_path  # noqa: E402
+from ..atomic import atomic_save_figure  # noqa: E402
 from ..stages import stage_ratios  # noqa: E402
 from .explain import FACTORS  # noqa: E402
 
@@ -40,9 +40,7 @@ def _colour(pipeline: str) -> str:
 
 
 def _save(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, format="png")
-    plt.close(fig)
+    atomic_save_figure(fig, path, dpi=DPI)
 
 
 # --- reconstructions ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_save_figure, atomic_write_text
 from ..pipelines import provenance
 from ..progress import Progress
 from . import rows as rows_mod
@@ -163,9 +163,7 @@ def figure(record: dict, path: Path) -> None:
         ax.legend(loc="lower right", fontsize=8)
     else:
         ax.set_title("no row has a verdict band yet (train >= 2 seeds)", fontsize=9)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    atomic_save_figure(fig, path, dpi=110)
 
 
 def write_report(record: dict, folder: Path) -> Path:
