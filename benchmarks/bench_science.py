@@ -2,8 +2,9 @@
 
 Every tracked number is lower-is-better, as asv assumes: errors are ``|ln ratio|``, coverage
 and correlation are tracked as their shortfall from 1. Each is tracked as the median over
-the seed set and as its spread (max - min); the collapse rate is the fraction of seeds whose
-reconstruction collapsed. Regression thresholds per family: asv.conf.json.
+the seed set and as its spread (max - min), both NaN when a seed failed; the collapse rate is
+the fraction of seeds whose reconstruction collapsed or failed, and the failures are tracked
+on their own (``Failures``). Regression thresholds per family: asv.conf.json.
 
 Timings and memory of the same runs are in bench_speed.ScienceCost (the speed family).
 """
@@ -42,7 +43,7 @@ def _value(cache, pipeline, nphotons, name, stat):
 class Amplitude:
     """Amplitude metrics per pipeline, dose and statistic over seeds (gauge stated in DESIGN.md)."""
 
-    version = "2"
+    version = "3"  # 3: NaN with a failed seed (was: the survivors' median)
     params = [PIPELINES, DOSES, STATS]
     param_names = ["pipeline", "nphotons", "stat"]
     timeout = 7200
@@ -72,9 +73,10 @@ class Amplitude:
 
 
 class Collapse:
-    """Fraction of the seeds whose reconstruction collapsed (pearson below the package's threshold)."""
+    """Fraction of the seeds whose reconstruction collapsed (pearson below the package's
+    threshold, undefined, or the run failed)."""
 
-    version = "1"
+    version = "2"  # 2: a failed seed counts as collapsed (was: left out)
     params = [PIPELINES, DOSES]
     param_names = ["pipeline", "nphotons"]
     timeout = 7200
@@ -88,6 +90,25 @@ class Collapse:
     track_collapse_rate.unit = "collapsed seeds / seeds"
 
 
+class Failures:
+    """Seeds whose run failed (diverged, crashed, or a non-finite amplitude), per pipeline and
+    dose. Any added failure is a regression (threshold 0); ``nox -s compare`` names the seeds
+    and the reasons (common.failures_of)."""
+
+    version = "1"
+    params = [PIPELINES, DOSES]
+    param_names = ["pipeline", "nphotons"]
+    timeout = 7200
+
+    def setup_cache(self):
+        return _science_cache()
+
+    def track_failed_runs(self, cache, pipeline, nphotons):
+        return cache.get(group_key(pipeline, nphotons), {}).get("failed_runs", math.nan)
+
+    track_failed_runs.unit = "failed seeds"
+
+
 class StageRatios:
     """|ln mean(stage k)/mean(stage k-1)| for every stage of the installed package's chain, and of
     the chain product, at the main dose; median and spread over seeds.
@@ -96,7 +117,7 @@ class StageRatios:
     chain starts a new series instead of turning old stages into NaN unnoticed.
     """
 
-    version = "2:" + ",".join(STAGES)
+    version = "3:" + ",".join(STAGES)  # 3: NaN with a failed seed
     params = [PIPELINES, STAGES + ["chain_product"], STATS]
     param_names = ["pipeline", "stage", "stat"]
     timeout = 7200

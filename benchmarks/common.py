@@ -252,32 +252,60 @@ def compute_science(key: dict) -> dict:
         run = run_pipeline(p, d, s)
         runs[run_key(p, d, s)] = run
         bias = run.get("metrics", {}).get("amplitude_bias")
-        outcome = f"failed: {run['failure'][:80]}" if run["failure"] else f"amplitude_bias {bias}"
+        why = run_failure(run)
+        outcome = f"failed: {why[:80]}" if why else f"amplitude_bias {bias}"
         progress(f"science {i}/{len(jobs)}: done in {time.monotonic() - t0:.0f} s ({run['cpu_seconds']:.0f} s CPU), "
                  f"{outcome} [{time.monotonic() - start:.0f} s so far]")
     return {"key": key, "collapse_pearson": collapse_pearson(), "runs": runs}
 
 
 def science() -> dict:
-    """The science of the installed build, computed once and cached on disk (see module doc)."""
+    """The science of the installed build, computed once and cached on disk (see module doc).
+
+    The cache entry also lists the commits it served (asv's ``ASV_COMMIT``), so that
+    ``nox -s compare`` can say which seeds of a commit failed, and why (:func:`failures_of`)."""
     key = science_key()
     path = cache_file(key)
-    if path.exists():
-        data = json.loads(path.read_text())
-        if data.get("key") == key:
-            progress(f"science: reusing {path.name} (same code, stack, profile, seeds and threads)")
-            return summarize(data)
-    data = compute_science(key)
-    write_atomic(path, json.dumps(data).encode())
-    progress(f"science: cached as {path.name}")
+    data = json.loads(path.read_text()) if path.exists() else None
+    reused = data is not None and data.get("key") == key
+    if reused:
+        progress(f"science: reusing {path.name} (same code, stack, profile, seeds and threads)")
+    else:
+        data = compute_science(key)
+    commit = os.environ.get("ASV_COMMIT")
+    new_commit = bool(commit) and commit not in data.setdefault("commits", [])
+    if new_commit:
+        data["commits"].append(commit)
+    if new_commit or not reused:
+        write_atomic(path, json.dumps(data).encode())
+        progress(f"science: {'recorded for ' + commit[:8] + ' in' if reused else 'cached as'} {path.name}")
     return summarize(data)
+
+
+def failures_of(commit: str, cache: Path | None = None) -> dict:
+    """``{"pipeline|dose": {seed: reason}}`` of the runs that failed in the science a commit's
+    benchmarks read (the cache entries on this host that served it); empty when none did, or
+    when no entry here served it (results merged from another host)."""
+    out: dict = {}
+    for path in sorted(Path(cache or CACHE).glob("science-*.json")):
+        data = json.loads(path.read_text())
+        if not any(commit.startswith(c) or c.startswith(commit) for c in data.get("commits", [])):
+            continue
+        for group, entry in summarize(data).items():
+            if entry["failures"]:
+                out.setdefault(group, {}).update(entry["failures"])
+    return out
 
 
 # --- lower-is-better forms and their distribution over seeds --------------------------------
 
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
 def abs_log(x) -> float:
     """``|ln x|`` (0 when x is 1), NaN for a missing or non-positive value."""
-    return abs(math.log(x)) if isinstance(x, (int, float)) and x > 0 and math.isfinite(x) else math.nan
+    return abs(math.log(x)) if _finite(x) and x > 0 else math.nan
 
 
 #: Amplitude metrics as tracked: name -> (lower-is-better value of a run's metrics, unit).
@@ -285,39 +313,77 @@ AMPLITUDE = {
     "amplitude_bias": (lambda m: m.get("amplitude_bias"), "|ln gauge-corrected ratio|"),
     "raw_ratio_error": (lambda m: abs_log(m.get("amplitude_ratio")), "|ln mean(stitched)/mean(truth)|, raw gauge"),
     "uncovered": (lambda m: 1.0 - m["coverage"] if "coverage" in m else None, "1 - covered/window pixels"),
-    "decorrelation": (lambda m: 1.0 - m["pearson"] if "pearson" in m else None, "1 - pearson(stitched, truth)"),
+    # a NaN pearson (a constant reconstruction) is no correlation: decorrelation 1
+    "decorrelation": (lambda m: (1.0 - m["pearson"] if _finite(m["pearson"]) else 1.0) if "pearson" in m else None,
+                      "1 - pearson(stitched, truth)"),
 }
 
 
-def distribution(values: list) -> dict:
-    """``{"median", "spread"}`` of the finite values (spread: max - min); NaN where undefined."""
-    finite = sorted(float(v) for v in values if v is not None and math.isfinite(v))
-    if not finite:
-        return {"median": math.nan, "spread": math.nan, "n": 0}
+#: Metrics a run must have finite where it reports them: a NaN or infinite amplitude is a
+#: diverged run even when the run itself did not say so.
+MUST_BE_FINITE = ("amplitude_ratio", "amplitude_bias")
+
+
+def run_failure(run: dict) -> str | None:
+    """Why a run counts as failed (its own ``failure``, or a non-finite amplitude), else None.
+
+    A metric the run does not report (an old commit's run) is not a failure; a NaN pearson is
+    not one either (a constant reconstruction: collapsed, counted by the collapse rate)."""
+    if run.get("failure"):
+        return str(run["failure"])
+    metrics = run.get("metrics") or {}
+    bad = [m for m in MUST_BE_FINITE if m in metrics and not _finite(metrics[m])]
+    return f"non-finite {', '.join(f'{m}={metrics[m]!r}' for m in bad)}" if bad else None
+
+
+def distribution(values: list, failed: int = 0) -> dict:
+    """``{"median", "spread", "n", "failed"}`` of one quantity over the seeds.
+
+    ``values``: one per run that did not fail (a None or non-finite value: not defined for that
+    run, left out); ``failed``: how many runs failed. A failed run has no value, and a median
+    of the survivors would track them as if nothing had happened: with any failed run the
+    median and the spread are NaN (and ``nox -s compare`` fails on a NaN where the base had a
+    number). Spread: max - min, NaN with fewer than two values."""
+    finite = sorted(float(v) for v in values if _finite(v))
     n = len(finite)
+    if failed or not finite:
+        return {"median": math.nan, "spread": math.nan, "n": n, "failed": failed}
     median = finite[n // 2] if n % 2 else 0.5 * (finite[n // 2 - 1] + finite[n // 2])
-    return {"median": median, "spread": finite[-1] - finite[0] if n > 1 else math.nan, "n": n}
+    return {"median": median, "spread": finite[-1] - finite[0] if n > 1 else math.nan, "n": n, "failed": 0}
+
+
+def collapsed(metrics: dict, threshold: float) -> bool:
+    """Pearson below the collapse threshold, or undefined (a constant reconstruction)."""
+    p = metrics.get("pearson")
+    return not _finite(p) or p < threshold
 
 
 def summarize(data: dict) -> dict:
     """``{(pipeline|dose): {metric: distribution, "stage:<name>": distribution, "collapse_rate",
-    "peak_rss_bytes", "seconds_per_group"}}`` over the seeds in ``data["runs"]``."""
+    "failed_runs", "failures", "peak_rss_bytes", "seconds_per_group"}}`` over the seeds in
+    ``data["runs"]``.
+
+    Failed runs (:func:`run_failure`) count everywhere: as collapsed in the collapse rate, in
+    ``failed_runs`` and ``failures`` (seed -> reason), and as a NaN median and spread of every
+    amplitude metric and stage ratio of their group (:func:`distribution`)."""
     threshold = data["collapse_pearson"]
     groups: dict = {}
     for name, run in data["runs"].items():
-        pipeline, dose, _ = name.split("|")
-        groups.setdefault(f"{pipeline}|{dose}", []).append(run)
+        pipeline, dose, seed = name.split("|")
+        groups.setdefault(f"{pipeline}|{dose}", []).append((int(seed), run))
     out = {}
     for group, runs in groups.items():
-        ok = [r for r in runs if not r["failure"]]
-        entry = {m: distribution([f(r["metrics"]) for r in ok]) for m, (f, _) in AMPLITUDE.items()}
+        failures = {seed: why for seed, r in sorted(runs, key=lambda sr: sr[0]) if (why := run_failure(r))}
+        ok = [r for seed, r in runs if seed not in failures]
+        k = len(failures)
+        entry = {m: distribution([f(r["metrics"]) for r in ok], k) for m, (f, _) in AMPLITUDE.items()}
         stages = {s for r in ok for s in r["stage_ratios"].get("ratios", {})}
         for stage in stages:
-            entry[f"stage:{stage}"] = distribution([abs_log(r["stage_ratios"]["ratios"].get(stage)) for r in ok])
-        entry["stage:chain_product"] = distribution([abs_log(r["stage_ratios"].get("chain_product")) for r in ok])
-        pearsons = [r["metrics"].get("pearson") for r in ok]
-        entry["collapse_rate"] = (sum(1 for p in pearsons if p is None or not math.isfinite(p) or p < threshold)
-                                  / len(ok)) if ok else math.nan
+            entry[f"stage:{stage}"] = distribution([abs_log(r["stage_ratios"]["ratios"].get(stage)) for r in ok], k)
+        entry["stage:chain_product"] = distribution([abs_log(r["stage_ratios"].get("chain_product")) for r in ok], k)
+        entry["collapse_rate"] = (sum(collapsed(r["metrics"], threshold) for r in ok) + k) / len(runs)
+        entry["failed_runs"] = k
+        entry["failures"] = failures
         entry["peak_rss_bytes"] = distribution([r["peak_rss_bytes"] for r in ok])["median"]
         entry["seconds_per_group"] = distribution([1.0 / r["samples_per_second"] for r in ok
                                                    if r["samples_per_second"]])["median"]

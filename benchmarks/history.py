@@ -46,26 +46,31 @@ def threshold_for(name: str, thresholds: dict, default: float) -> float:
     return max(matched) if matched else default
 
 
-def compare(conf_path: str | Path, machine: str, base: str, head: str, default: float = 0.10) -> int:
+def compare(conf_path: str | Path, machine: str, base: str, head: str, default: float = 0.10,
+            cache: Path | None = None) -> int:
     """Print every tracked entry of ``base`` vs ``head`` with its family's threshold; 1 when one
-    got worse by more than its threshold (or started failing), else 0.
+    got worse by more than its threshold, or has no number where the base had one (the
+    benchmark failed, or a seed of the science failed: NaN), else 0.
 
     Uses asv's own result loading and significance test (timings with several samples must
     differ statistically as well), one factor per entry: ``1 + threshold``. The significance
     test and the entry naming are asv's private helpers (asv 0.6.6, pinned in the locks;
-    tests/bench/test_history.py fails if they change).
+    tests/bench/test_history.py fails if they change). The seeds that failed, and why, come
+    from the science cache on this host (``cache``: ``.asv/cache`` beside the configuration).
     """
     from asv.commands.compare import _is_result_better, _isna, unroll_result
     from asv.config import Config
     from asv.repo import get_repo
     from asv.results import iter_results_for_machine_and_hash
 
+    from .common import failures_of
+
     conf = Config.load(str(conf_path))
     thresholds = conf.regressions_thresholds
     repo = get_repo(conf)
-    rows = {}
+    rows, commits = {}, {}
     for which, name in (("base", base), ("head", head)):
-        commit = repo.get_hash_from_name(name)
+        commits[which] = commit = repo.get_hash_from_name(name)
         found = False
         for result in iter_results_for_machine_and_hash(conf.results_dir, machine, commit):
             for key in result.get_all_result_keys():
@@ -78,7 +83,8 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
                     found = True
         if not found:
             raise SystemExit(f"no results for {name} ({commit[:8]}) on machine {machine!r} in {conf.results_dir}")
-    worse = []
+    failed_seeds = failures_of(commits["head"], cache or Path(conf_path).resolve().parent / ".asv" / "cache")
+    worse, lost = [], []
     print(f"{'':2} {'before':>12} {'after':>12} {'ratio':>7} {'limit':>6}  benchmark")
     for (entry, env), sides in sorted(rows.items()):
         if "base" not in sides or "head" not in sides:
@@ -87,8 +93,8 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
         factor = 1.0 + threshold_for(entry, thresholds, default)
         if va != vb:
             mark = "x"  # another benchmark version: not comparable
-        elif a is not None and b is None:
-            mark = "!"
+        elif not _isna(a) and _isna(b):
+            mark = "!"  # a number before, none now
         elif _isna(a) or _isna(b):
             mark = " "
         elif _is_result_better(a, b, a_ss, b_ss, factor):
@@ -99,13 +105,38 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
             mark = " "
         ratio = b / a if not (_isna(a) or _isna(b)) and a else math.nan
         print(f"{mark:2} {_fmt(a):>12} {_fmt(b):>12} {ratio:7.3f} {factor:6.3f}  {entry} [{env}]")
-        if mark in "+!":
+        if mark == "+":
             worse.append(entry)
+        elif mark == "!":
+            lost.append(entry)
+    for entry in lost + [w for w in worse if ".Failures." in w]:
+        print(f"\nFAILED {entry}: " + _why_failed(entry, failed_seeds))
+    if lost:
+        print(f"\n{len(lost)} benchmark(s) without a number where the base had one: " + ", ".join(lost))
     if worse:
         print(f"\n{len(worse)} benchmark(s) worse than their family's threshold: " + ", ".join(worse))
+    if worse or lost:
         return 1
     print("\nno benchmark worse than its family's threshold")
     return 0
+
+
+def _why_failed(entry: str, failed_seeds: dict) -> str:
+    """The seeds and reasons behind a benchmark entry's failure (no number, or more failed
+    seeds), from the science's failures ``{"pipeline|dose": {seed: reason}}`` of its commit."""
+    from .common import MAIN_DOSE, PIPELINES, group_key
+
+    quoted = re.findall(r"'([^']*)'", entry)
+    pipeline = next((q for q in quoted if q in PIPELINES), None)
+    numbers = re.findall(r"[(,] ?([0-9.]+(?:e[+-]?[0-9]+)?)[,)]", entry)
+    dose = float(numbers[0]) if numbers else MAIN_DOSE
+    seeds = failed_seeds.get(group_key(pipeline, dose), {}) if pipeline else {}
+    if seeds:
+        return "; ".join(f"seed {seed}: {why}" for seed, why in seeds.items())
+    if failed_seeds:
+        return "no seed of this pipeline and dose failed; other failed seeds: " + "; ".join(
+            f"{g} seed {s}: {w}" for g, ss in failed_seeds.items() for s, w in ss.items())
+    return "the benchmark itself failed (no failed seed of the science is recorded on this host; see asv's output)"
 
 
 def _fmt(value) -> str:
@@ -235,11 +266,11 @@ def spread_table(data: dict) -> dict:
     """``{quantity: (largest relative range over seeds, where)}`` from a science cache file's
     runs: relative range = (max - min) / median of the per-seed values of one pipeline and dose
     (the tracked lower-is-better forms, common.AMPLITUDE and |ln stage ratio|)."""
-    from .common import AMPLITUDE, abs_log
+    from .common import AMPLITUDE, abs_log, run_failure
 
     values: dict = {}
     for name, run in data["runs"].items():
-        if run["failure"]:
+        if run_failure(run):
             continue
         group = name.rsplit("|", 1)[0]
         for metric, (f, _) in AMPLITUDE.items():

@@ -84,3 +84,25 @@ def write_results(results_dir: Path, machine: str, repo: Path, commit_hash: str,
     result.save(str(results_dir))
     described = {b["name"]: b for b in benchmarks}
     (Path(results_dir) / "benchmarks.json").write_text(json.dumps({**described, "version": 2}))
+
+
+def suite_entries(module):
+    """``(entry, benchmark)`` for every parameter combination of every benchmark in ``module``
+    (a module of the suite): ``entry`` is ``name(params)`` as asv names it, ``benchmark`` the
+    description of that one combination, for :func:`write_results`."""
+    import inspect
+    import itertools
+
+    for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+        if cls.__module__ != module.__name__:
+            continue
+        for name in dir(cls):
+            if name.startswith(("time_", "track_", "peakmem_", "mem_")):
+                params = getattr(getattr(cls, name), "params", getattr(cls, "params", []))  # asv: method first
+                base = f"{module.__name__.split('.')[-1]}.{cls_name}.{name}"
+                if not params:
+                    yield base, track(base)
+                    continue
+                for combo in itertools.product(*params):
+                    reprs = [repr(c) for c in combo]
+                    yield f"{base}({', '.join(reprs)})", track(base, params=[[r] for r in reprs])

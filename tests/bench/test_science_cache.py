@@ -83,20 +83,54 @@ def test_summary_over_seeds_by_hand():
         "legacy|1e+09|0": _run(0.006, 0.5, 0.9, 0.8, {"x": 2.0, "y": 1.0}, 100, 10.0),
         "legacy|1e+09|1": _run(0.001, 2.0, 0.8, 0.3, {"x": 0.5, "y": 1.0}, 300, 20.0),
         "legacy|1e+09|2": _run(0.004, 1.0, 1.0, math.nan, {"x": 1.0, "y": math.e}, 200, 40.0),
-        "legacy|1e+09|3": _run(9.9, 9.9, 0.0, 0.9, {"x": 9.9}, 9, 9.9, failure="diverged"),
     }
     s = common.summarize({"collapse_pearson": 0.5, "runs": runs})["legacy|1e+09"]
-    assert s["amplitude_bias"] == pytest.approx({"median": 0.004, "spread": 0.005, "n": 3})
+    ok = {"n": 3, "failed": 0}
+    assert s["amplitude_bias"] == pytest.approx({"median": 0.004, "spread": 0.005, **ok})
     # |ln 0.5| = |ln 2| = 0.6931, |ln 1| = 0
-    assert s["raw_ratio_error"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, "n": 3})
-    assert s["uncovered"] == pytest.approx({"median": 0.1, "spread": 0.2, "n": 3})
-    assert s["decorrelation"] == pytest.approx({"median": 0.45, "spread": 0.5, "n": 2})  # NaN pearson left out
-    assert s["collapse_rate"] == pytest.approx(2 / 3)  # pearson 0.3 < 0.5 and NaN; the diverged run excluded
-    assert s["stage:x"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, "n": 3})
-    assert s["stage:y"] == pytest.approx({"median": 0.0, "spread": 1.0, "n": 3})
+    assert s["raw_ratio_error"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, **ok})
+    assert s["uncovered"] == pytest.approx({"median": 0.1, "spread": 0.2, **ok})
+    # 1 - pearson: 0.2, 0.7, and 1 for the NaN pearson (a constant reconstruction: no correlation)
+    assert s["decorrelation"] == pytest.approx({"median": 0.7, "spread": 0.8, **ok})
+    assert s["collapse_rate"] == pytest.approx(2 / 3)  # pearson 0.3 < 0.5, and the NaN
+    assert s["failed_runs"] == 0 and s["failures"] == {}
+    assert s["stage:x"] == pytest.approx({"median": 0.6931472, "spread": 0.6931472, **ok})
+    assert s["stage:y"] == pytest.approx({"median": 0.0, "spread": 1.0, **ok})
     # chain products 2, 0.5, e: |ln| = 0.693, 0.693, 1
-    assert s["stage:chain_product"] == pytest.approx({"median": 0.6931472, "spread": 1 - 0.6931472, "n": 3})
+    assert s["stage:chain_product"] == pytest.approx({"median": 0.6931472, "spread": 1 - 0.6931472, **ok})
     assert s["peak_rss_bytes"] == 200 and s["seconds_per_group"] == pytest.approx(0.05)
+
+
+def test_failed_runs_count_everywhere():
+    """A diverged run and a run with a NaN amplitude are failures: counted as collapsed and as
+    failed, and the medians of their group are NaN instead of the survivor's value."""
+    good = _run(0.004, 1.0, 1.0, 0.9, {"x": 1.0}, 200, 40.0)
+    runs = {
+        "modern|1e+09|0": good,
+        "modern|1e+09|1": _run(0.2, 1.0, 1.0, 0.9, {"x": 1.0}, 9, 9.9, failure="diverged at epoch 3"),
+        "modern|1e+09|2": _run(math.nan, math.nan, 1.0, math.nan, {"x": 1.0}, 9, 9.9),
+        "legacy|1e+09|0": _run(0.2, 1.0, 1.0, 0.9, {"x": 1.0}, 9, 9.9, failure="diverged"),
+        "legacy|1e+09|1": _run(0.2, math.inf, 1.0, 0.9, {"x": 1.0}, 9, 9.9),
+    }
+    s = common.summarize({"collapse_pearson": 0.5, "runs": runs})
+    m = s["modern|1e+09"]
+    assert m["failed_runs"] == 2
+    assert m["failures"][1] == "diverged at epoch 3" and m["failures"][2].startswith("non-finite amplitude_ratio=nan")
+    assert m["collapse_rate"] == pytest.approx(2 / 3)
+    for name in ("amplitude_bias", "raw_ratio_error", "decorrelation", "stage:x", "stage:chain_product"):
+        assert math.isnan(m[name]["median"]) and math.isnan(m[name]["spread"]), name
+        assert (m[name]["n"], m[name]["failed"]) == (1, 2), name
+    # every seed failed: collapse rate 1, nothing tracked as a number
+    legacy = s["legacy|1e+09"]
+    assert legacy["failed_runs"] == 2 and legacy["collapse_rate"] == 1.0
+    assert math.isnan(legacy["amplitude_bias"]["median"])
+
+
+def test_a_run_without_a_metric_is_not_a_failure():
+    """Runs of old commits that do not report a metric are not failed for it."""
+    run = {"failure": None, "metrics": {"pearson": 0.9}, "stage_ratios": {}}
+    assert common.run_failure(run) is None
+    assert common.run_failure({**run, "metrics": {"amplitude_bias": math.nan}}).startswith("non-finite amplitude_bias")
 
 
 def test_one_seed_has_no_spread():

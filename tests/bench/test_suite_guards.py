@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from benchmarks import bench_science, bench_speed  # noqa: E402
 
+from .asv_fixtures import suite_entries  # noqa: E402
+
 
 def test_stage_list_is_the_installed_packages():
     from ptychobench.stages import STAGES
@@ -36,22 +38,6 @@ def test_a_commit_without_the_training_api_skips_the_speed_benchmark(monkeypatch
         bench_speed.TrainingSpeed().setup()
 
 
-def _entries(module):
-    """``name(params)`` of every benchmark in ``module``, as asv names them."""
-    import inspect
-    import itertools
-
-    for cls_name, cls in inspect.getmembers(module, inspect.isclass):
-        if cls.__module__ != module.__name__:
-            continue
-        for name in dir(cls):
-            if name.startswith(("time_", "track_", "peakmem_", "mem_")):
-                params = getattr(getattr(cls, name), "params", getattr(cls, "params", []))  # asv: method first
-                combos = [", ".join(map(repr, c)) for c in itertools.product(*params)] if params else [None]
-                base = f"{module.__name__.split('.')[-1]}.{cls_name}.{name}"
-                yield from (base if c is None else f"{base}({c})" for c in combos)
-
-
 def test_every_benchmark_has_a_family_threshold_and_every_threshold_applies():
     """asv takes the largest matching threshold: a broad entry would silently override a
     measured tight one, so every entry must be the one in force for some benchmark."""
@@ -62,7 +48,7 @@ def test_every_benchmark_has_a_family_threshold_and_every_threshold_applies():
     from benchmarks.history import threshold_for
 
     thresholds = load_json(str(ROOT / "asv.conf.json"), js_comments=True)["regressions_thresholds"]
-    entries = [e for m in (bench_science, bench_speed) for e in _entries(m)]
+    entries = [e for m in (bench_science, bench_speed) for e, _ in suite_entries(m)]
     assert len(entries) > 50
     missing = [e for e in entries if threshold_for(e, thresholds, None) is None]
     assert missing == []
