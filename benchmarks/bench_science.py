@@ -72,6 +72,29 @@ class Amplitude:
     track_decorrelation.unit = AMPLITUDE["decorrelation"][1]
 
 
+class Head:
+    """The amplitude head's state per pipeline, dose and statistic over seeds: where a
+    collapsed pipeline (pearson near 0, collapse rate at its bound of 1) still moves."""
+
+    version = "1"
+    params = [PIPELINES, DOSES, STATS]
+    param_names = ["pipeline", "nphotons", "stat"]
+    timeout = 7200
+
+    def setup_cache(self):
+        return _science_cache()
+
+    def track_saturation(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "head_saturation", stat)
+
+    track_saturation.unit = AMPLITUDE["head_saturation"][1]
+
+    def track_output_log_level(self, cache, pipeline, nphotons, stat):
+        return _value(cache, pipeline, nphotons, "output_log_level", stat)
+
+    track_output_log_level.unit = AMPLITUDE["output_log_level"][1]
+
+
 class Collapse:
     """Fraction of the seeds whose reconstruction collapsed (pearson below the package's
     threshold, undefined, or the run failed)."""
@@ -88,6 +111,13 @@ class Collapse:
         return cache.get(group_key(pipeline, nphotons), {}).get("collapse_rate", math.nan)
 
     track_collapse_rate.unit = "collapsed seeds / seeds"
+
+    def track_recovery_rate(self, cache, pipeline, nphotons):
+        """1 - the collapse rate: asv flags rises only, so a pipeline that collapses on every
+        seed (modern's ideal scenarios) alarms here when a seed leaves that basin."""
+        return 1.0 - cache.get(group_key(pipeline, nphotons), {}).get("collapse_rate", math.nan)
+
+    track_recovery_rate.unit = "seeds not collapsed / seeds"
 
 
 class Failures:

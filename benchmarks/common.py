@@ -316,6 +316,12 @@ AMPLITUDE = {
     # a NaN pearson (a constant reconstruction) is no correlation: decorrelation 1
     "decorrelation": (lambda m: (1.0 - m["pearson"] if _finite(m["pearson"]) else 1.0) if "pearson" in m else None,
                       "1 - pearson(stitched, truth)"),
+    # The amplitude head's state (bench_science.Head), where a collapsed pipeline still moves:
+    # saturation rises when a head starts clipping; |ln output level| rises when a head at its
+    # ceiling of 1 (modern's collapsed sigmoid: 0.999) leaves it, or when a level drops.
+    "head_saturation": (lambda m: m.get("head_saturation"), "fraction of central patch pixels at >= 0.99 ceiling"),
+    "output_log_level": (lambda m: abs_log(m["output_level"]) if "output_level" in m else None,
+                         "|ln mean head output| (the sigmoid's ceiling is 1)"),
 }
 
 

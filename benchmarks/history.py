@@ -7,6 +7,7 @@ bisection ranges, live progress, and the seed-spread measurement behind the thre
     python -m benchmarks.history range A..B                      # A..B including A, for asv find
     python -m benchmarks.history measure RUNS.jsonl              # the science's runs, seed by seed
     python -m benchmarks.history spread RUNS.jsonl|CACHE.json    # seed spread -> thresholds
+    python -m benchmarks.history thresholds RUNS.jsonl [--write] # thresholds for a 1% false-alarm rate
 
 Only the standard library at import time: asv imports this module (as part of the suite) in
 every benchmarked environment, where asv itself is not installed.
@@ -292,6 +293,24 @@ def spread_table(data: dict) -> dict:
     return table
 
 
+def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False) -> int:
+    """Print (and with ``write``, put into the configuration) the thresholds of every science
+    entry for a false-alarm rate of at most 1%, derived from a pool of redraws (alarms.py)."""
+    from . import alarms
+    from .common import collapse_pearson
+
+    runs = {r["run"]: r["result"] for r in map(json.loads, Path(pool).read_text().splitlines())}
+    rows = alarms.derive(runs, collapse_pearson())
+    seeds = sorted({int(k.rsplit("|", 1)[1]) for k in runs})
+    block = alarms.conf_block(rows, f"{Path(pool).name}, seeds {seeds[0]}..{seeds[-1]} ({len(runs)} runs)")
+    print(block)
+    if write:
+        path = Path(conf_path)
+        write_atomic(path, alarms.write_block(path.read_text(), block).encode())
+        print(f"wrote {len(rows)} derived thresholds into {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.history", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -312,6 +331,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("measure", help="the science's runs, seed by seed, appended to a JSON-lines file")
     p.add_argument("out", type=Path)
     p.add_argument("--group", action="append", help="PIPELINE|DOSE, e.g. 'legacy|1e+09' (repeatable)")
+    p = sub.add_parser("thresholds", help="thresholds for a 1%% false-alarm rate from a pool of redraws (alarms.py)")
+    p.add_argument("pool", type=Path, help="a measure file (JSON lines) with K >= 6 seeds of every run")
+    p.add_argument("--config", default=CONF)
+    p.add_argument("--write", action="store_true", help="write them into the configuration's derived block")
     p = sub.add_parser("spread", help="relative seed ranges of a science cache or measure file")
     p.add_argument("cache", type=Path)
     args = parser.parse_args(argv)
@@ -332,6 +355,8 @@ def main(argv=None) -> int:
     if args.command == "measure":
         measure(args.out, args.group)
         return 0
+    if args.command == "thresholds":
+        return thresholds(args.pool, args.config, args.write)
     text = args.cache.read_text()
     if args.cache.suffix == ".jsonl":
         data = {"runs": {r["run"]: r["result"] for r in map(json.loads, text.splitlines())}}

@@ -105,3 +105,80 @@ def test_failed_seeds_are_named_with_their_reasons(repo, tmp_path, monkeypatch):
         line = next(x for x in out.splitlines() if x.startswith(f"FAILED {entry}"))
         assert "seed 0: loss diverged (NaN) at epoch 3" in line and "seed 2: non-finite amplitude_ratio" in line
         assert "seed 1" not in line
+
+
+# --- thresholds for a stated false-alarm rate (benchmarks/alarms.py) --------------------------
+
+from benchmarks import alarms  # noqa: E402
+
+
+def test_median_threshold_matches_the_normal_theory():
+    """Log-normal redraws, ln x ~ N(0, s^2): ln median-of-3 has the variance v3 s^2 of the
+    median of 3 standard normals, v3 = integral of x^2 6 phi Phi (1 - Phi); two independent
+    medians differ by sd s sqrt(2 v3), so the 1% one-sided threshold is exp(2.326 s sqrt(2 v3)) - 1."""
+    import numpy as np
+    from scipy import integrate, stats
+
+    v3, _ = integrate.quad(lambda x: x * x * 6 * stats.norm.pdf(x) * stats.norm.cdf(x) * stats.norm.sf(x),
+                           -12, 12)
+    assert v3 == pytest.approx(0.4487, abs=1e-4)  # the textbook value
+    s = 0.05
+    values = np.exp(s * np.random.default_rng(7).standard_normal(400)).tolist()
+    t, rate = alarms.threshold_for_rate(values, "median")
+    expected = math.exp(stats.norm.ppf(0.99) * s * math.sqrt(2 * v3)) - 1
+    assert math.log1p(t) == pytest.approx(math.log1p(expected), rel=0.1)
+    assert rate <= 0.01
+
+
+def test_threshold_is_the_smallest_that_holds_the_rate():
+    values = [0.004, 0.0061, 0.0012, 0.009, 0.0033, 0.0071, 0.0025, 0.0049, 0.0102, 0.0019]
+    for stat in ("median", "spread"):
+        ratios = alarms.pair_ratios(values, stat)
+        assert len(ratios) == math.comb(10, 3) * math.comb(7, 3)  # every ordered disjoint pair
+        t, rate = alarms.threshold_for_rate(values, stat)
+        assert rate == alarms.false_alarm_rate(ratios, t) <= 0.01
+        assert alarms.false_alarm_rate(ratios, t * 0.999) > 0.01
+
+
+def test_rate_of_seeds():
+    """Collapse indicators: none (or all) collapsed in the pool holds any rate at threshold 0;
+    one collapsed seed in 12 lands in the head's 3 seeds and not the base's with probability
+    3/12, whatever the threshold: no threshold holds 1% with 3 seeds."""
+    assert alarms.threshold_for_rate([0.0] * 12, "rate") == (0.0, 0.0)
+    assert alarms.threshold_for_rate([1.0] * 12, "rate") == (0.0, 0.0)
+    t, rate = alarms.threshold_for_rate([1.0] + [0.0] * 11, "rate")
+    assert math.isinf(t) and rate == pytest.approx(3 / 12)
+
+
+def test_too_few_redraws_are_refused():
+    with pytest.raises(ValueError, match="cannot hold two disjoint sets"):
+        alarms.threshold_for_rate([1.0] * 5, "median")
+
+
+def test_derived_regexes_name_the_suites_entries_and_the_block_round_trips(tmp_path):
+    """Each derived regex governs exactly one entry of the suite; the block written into a
+    configuration parses, and a second write replaces it instead of adding another."""
+    from asv.util import load_json
+
+    runs = {}
+    for seed in range(6):
+        for pipeline in common.PIPELINES:
+            for dose in common.DOSES:
+                r = _run(0.9 if pipeline == "legacy" else 0.02, ratio=1.0 + 0.01 * seed)
+                r["metrics"].update(head_saturation=0.0, output_level=0.45 + 0.001 * seed)
+                runs[common.run_key(pipeline, dose, seed)] = r
+    rows = alarms.derive(runs, 0.5)
+    names = [e for e, _ in ENTRIES]
+    for row in rows:
+        assert sum(1 for e in names if re.fullmatch(row["regex"], e)) == 1, row["regex"]
+    conf_path = tmp_path / "asv.conf.json"
+    conf_path.write_text((ROOT / "asv.conf.json").read_text())
+    block = alarms.conf_block(rows, "test pool")
+    once = alarms.write_block(conf_path.read_text(), block)
+    twice = alarms.write_block(once, block)
+    assert once == twice and once.count(alarms.BEGIN) == 1
+    conf_path.write_text(once)
+    derived = load_json(str(conf_path), js_comments=True)["regressions_thresholds"]
+    for row in rows:
+        if row["threshold"] is not None and math.isfinite(row["threshold"]):
+            assert derived[row["regex"]] >= row["threshold"]

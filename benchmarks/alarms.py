@@ -1,0 +1,210 @@
+"""Regression thresholds with a stated false-alarm rate, derived from redraws.
+
+A science entry of the asv suite is a statistic over the same few seeds (3 on smoke): the
+median or the spread (max - min) of a lower-is-better quantity, or a rate of seeds (collapsed,
+failed). The same code on the same machine reproduces it bit for bit, so a false alarm comes
+from a change that redraws the training's randomness without making anything worse: then
+the base and the head are two independent draws of the statistic. asv calls the head worse
+when ``base < head / (1 + t)``; the false-alarm rate of a threshold ``t`` is the probability
+of that between two independent draws.
+
+The rate is computed from a pool of K redraws of every run (seeds 0..K-1; ``python -m
+benchmarks.history measure``): over the ordered pairs of disjoint seed sets (A, B) of the
+suite's size, the fraction with ``stat(A) < stat(B) / (1 + t)``. Exactly, by enumerating
+every pair where there are at most :data:`MAX_PAIRS`, else from that many pairs drawn with
+a fixed seed. The threshold for a rate is the smallest ``t`` whose rate is at most it.
+
+Standard library only: asv imports the suite's modules in every benchmarked environment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+#: the false-alarm rate per entry and per comparison that thresholds are chosen for
+RATE = 0.01
+MAX_PAIRS = 200_000
+PAIR_SEED = 20261204
+
+
+def median(values) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+STATISTICS = {
+    "median": median,
+    "spread": lambda v: max(v) - min(v),
+    # rates of seeds: the values are indicators (1 collapsed / failed, 0 not)
+    "rate": lambda v: sum(v) / len(v),
+}
+
+
+def _pairs(k: int, size: int):
+    """Ordered pairs of disjoint index sets of ``size`` out of ``k``: all of them, or
+    :data:`MAX_PAIRS` drawn with :data:`PAIR_SEED`."""
+    if k < 2 * size:
+        raise ValueError(f"a pool of {k} redraws cannot hold two disjoint sets of {size} seeds")
+    total = math.comb(k, size) * math.comb(k - size, size)
+    if total <= MAX_PAIRS:
+        for a in itertools.combinations(range(k), size):
+            rest = [i for i in range(k) if i not in a]
+            for b in itertools.combinations(rest, size):
+                yield a, b
+        return
+    rng = random.Random(PAIR_SEED)
+    for _ in range(MAX_PAIRS):
+        both = rng.sample(range(k), 2 * size)
+        yield both[:size], both[size:]
+
+
+def pair_ratios(values, stat: str, size: int = 3) -> list[float]:
+    """``stat(B) / stat(A)`` for the pairs of :func:`_pairs` (inf where only A's is 0; pairs
+    with both 0 are 1: never an alarm), sorted."""
+    f = STATISTICS[stat]
+    out = []
+    for a, b in _pairs(len(values), size):
+        sa, sb = f([values[i] for i in a]), f([values[i] for i in b])
+        out.append(1.0 if sa == sb else math.inf if sa <= 0 else sb / sa)
+    return sorted(out)
+
+
+def false_alarm_rate(ratios: list[float], threshold: float) -> float:
+    """Fraction of the pairs asv would flag at ``threshold``: ``stat(A) < stat(B) / (1 + t)``."""
+    factor = 1.0 + threshold
+    return sum(1 for r in ratios if r > factor) / len(ratios)
+
+
+def threshold_for_rate(values, stat: str, rate: float = RATE, size: int = 3) -> tuple[float, float]:
+    """``(t, its false-alarm rate)``: the smallest relative threshold whose rate is at most
+    ``rate`` (``t = inf`` where no finite one is: a rate of seeds with too few seeds to hold
+    it). Values: one per redraw, lower is better."""
+    ratios = pair_ratios(list(values), stat, size)
+    allowed = math.floor(rate * len(ratios))  # pairs that may exceed the factor
+    r = ratios[len(ratios) - 1 - allowed]  # the smallest factor exceeded by <= `allowed` pairs
+    if math.isinf(r):
+        return math.inf, false_alarm_rate(ratios, 1e300)
+    t = max(r - 1.0, 0.0)
+    return t, false_alarm_rate(ratios, t)
+
+
+# --- from a pool of redraws to asv.conf.json's thresholds -------------------------------------
+
+def _dose_repr(nphotons: float) -> str:
+    """The dose as asv writes it in an entry name (``repr`` of the float parameter)."""
+    return repr(float(nphotons))
+
+
+def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat: str | None) -> str:
+    """The regex of one entry (one pipeline, dose and statistic) of a science family."""
+    from .common import MAIN_DOSE
+
+    esc = lambda s: s.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")  # noqa: E731
+    if family == "StageRatios":
+        if nphotons != MAIN_DOSE:
+            raise ValueError("stage ratios are tracked at the main dose only")
+        name = f"bench_science.StageRatios.track_stage_log_ratio('{pipeline}', '{quantity}', '{stat}')"
+    elif stat is None:
+        name = f"bench_science.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)})"
+    else:
+        name = f"bench_science.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)}, '{stat}')"
+    return esc(name)
+
+
+def pool_values(runs: dict, collapse_pearson: float) -> dict:
+    """``{(family, quantity, pipeline, dose): [value per seed]}`` of a pool (``{"pipeline|dose|
+    seed": run}`` as ``measure`` writes it): the tracked lower-is-better forms of the runs that
+    did not fail, and indicators (1/0) of every run for the rates."""
+    from .common import AMPLITUDE, abs_log, collapsed, run_failure
+
+    head = {"head_saturation": "saturation", "output_log_level": "output_log_level"}
+    out: dict = {}
+    for name, run in sorted(runs.items(), key=lambda kv: int(kv[0].rsplit("|", 1)[1])):
+        pipeline, dose, _ = name.split("|")
+        dose = float(dose)
+        failed = run_failure(run) is not None
+        down = failed or collapsed(run["metrics"], collapse_pearson)
+        for quantity, value in (("failed_runs", failed), ("collapse_rate", down), ("recovery_rate", not down)):
+            family = "Failures" if quantity == "failed_runs" else "Collapse"
+            out.setdefault((family, quantity, pipeline, dose), []).append(float(value))
+        if failed:
+            continue
+        for metric, (f, _) in AMPLITUDE.items():
+            family, quantity = ("Head", head[metric]) if metric in head else ("Amplitude", metric)
+            v = f(run["metrics"])
+            if v is not None and math.isfinite(v):
+                out.setdefault((family, quantity, pipeline, dose), []).append(v)
+        ratios = run.get("stage_ratios", {})
+        stages = {**ratios.get("ratios", {}), "chain_product": ratios.get("chain_product")}
+        for stage, r in stages.items():
+            v = abs_log(r)
+            if math.isfinite(v):
+                out.setdefault(("StageRatios", stage, pipeline, dose), []).append(v)
+    return out
+
+
+def derive(runs: dict, collapse_pearson: float, size: int = 3, rate: float = RATE) -> list[dict]:
+    """One row per science entry: its regex, threshold, false-alarm rate and the pool behind it."""
+    from .common import MAIN_DOSE
+
+    rows = []
+    for (family, quantity, pipeline, dose), values in sorted(pool_values(runs, collapse_pearson).items()):
+        if family == "StageRatios" and dose != MAIN_DOSE:
+            continue
+        stats = [None] if family in ("Collapse", "Failures") else ["median", "spread"]
+        for stat in stats:
+            if len(values) < 2 * size:
+                rows.append({"regex": entry_regex(family, quantity, pipeline, dose, stat), "threshold": None,
+                             "rate": None, "k": len(values), "why": f"{len(values)} redraws: too few"})
+                continue
+            t, alpha = threshold_for_rate(values, stat or "rate", rate, size)
+            rows.append({"regex": entry_regex(family, quantity, pipeline, dose, stat), "threshold": t,
+                         "rate": alpha, "k": len(values), "min": min(values), "max": max(values),
+                         "median": median(values)})
+    return rows
+
+
+def round_up(t: float, digits: int = 3) -> float:
+    """``t`` rounded up to ``digits`` significant figures (never below the derived threshold)."""
+    if t <= 0:
+        return 0.0
+    scale = 10 ** (digits - 1 - math.floor(math.log10(t)))
+    return math.ceil(t * scale - 1e-9) / scale
+
+
+BEGIN = "// BEGIN thresholds derived by `python -m benchmarks.history thresholds` (do not edit by hand)"
+END = "// END derived thresholds"
+
+
+def conf_block(rows: list[dict], source: str, indent: str = "        ") -> str:
+    """The derived entries of ``regressions_thresholds``, each with its rate and pool in a comment."""
+    lines = [indent + BEGIN, f"{indent}// pool: {source}; rate: false alarms per entry and comparison (alarms.py)"]
+    for row in rows:
+        if row["threshold"] is None or math.isinf(row["threshold"]):
+            lines.append(f"{indent}// no threshold holds {RATE:.0%} for {row['regex']} ({row['k']} redraws"
+                         + (f", rate {row['rate']:.3g} at any threshold" if row.get("rate") is not None else "")
+                         + ")")
+            continue
+        pool = f"K={row['k']}, values {row['min']:.3g}..{row['max']:.3g}, median {row['median']:.3g}"
+        lines.append(f"{indent}// false-alarm rate {row['rate']:.4f}; {pool}")
+        regex = row["regex"].replace("\\", "\\\\")  # a JSON string
+        lines.append(f'{indent}"{regex}": {round_up(row["threshold"])!r},')
+    lines.append(indent + END)
+    return "\n".join(lines)
+
+
+def write_block(conf_text: str, block: str) -> str:
+    """``conf_text`` with the derived block replaced (or put first in ``regressions_thresholds``)."""
+    if BEGIN in conf_text:
+        start = conf_text.index(BEGIN)
+        start = conf_text.rindex("\n", 0, start) + 1
+        end = conf_text.index("\n", conf_text.index(END)) + 1
+        return conf_text[:start] + block + "\n" + conf_text[end:]
+    anchor = '"regressions_thresholds": {\n'
+    if anchor not in conf_text:
+        raise ValueError('asv.conf.json: no "regressions_thresholds": { line to put the derived thresholds under')
+    i = conf_text.index(anchor) + len(anchor)
+    return conf_text[:i] + block + "\n" + conf_text[i:]
