@@ -146,15 +146,19 @@ def pool_values(runs: dict, collapse_pearson: float) -> dict:
     return out
 
 
-def derive(runs: dict, collapse_pearson: float, size: int = 3, rate: float = RATE) -> list[dict]:
-    """One row per science entry: its regex, threshold, false-alarm rate and the pool behind it."""
-    from .common import MAIN_DOSE
+def derive(runs: dict, collapse_pearson: float, rate: float = RATE) -> list[dict]:
+    """One row per science entry: its regex, threshold, false-alarm rate and the pool behind it.
+
+    The statistic of an entry is over as many seeds as the suite runs at its dose
+    (common.seeds_at: all at the main dose, one elsewhere, where no spread is tracked)."""
+    from .common import MAIN_DOSE, seeds_at
 
     rows = []
     for (family, quantity, pipeline, dose), values in sorted(pool_values(runs, collapse_pearson).items()):
         if family == "StageRatios" and dose != MAIN_DOSE:
             continue
-        stats = [None] if family in ("Collapse", "Failures") else ["median", "spread"]
+        size = len(seeds_at(dose))
+        stats = [None] if family in ("Collapse", "Failures") else ["median", "spread"] if size > 1 else ["median"]
         for stat in stats:
             if len(values) < 2 * size:
                 rows.append({"regex": entry_regex(family, quantity, pipeline, dose, stat), "threshold": None,
