@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 
 #: the false-alarm rate per entry and per comparison that thresholds are chosen for
 RATE = 0.01
@@ -61,34 +62,55 @@ def _pairs(k: int, size: int):
         yield both[:size], both[size:]
 
 
-def pair_ratios(values, stat: str, size: int = 3) -> list[float]:
-    """``stat(B) / stat(A)`` for the pairs of :func:`_pairs` (inf where only A's is 0; pairs
-    with both 0 are 1: never an alarm), sorted."""
+def pair_statistics(values, stat: str, size: int = 3) -> list[tuple[float, float]]:
+    """``(stat(A), stat(B))`` for the pairs of :func:`_pairs`."""
     f = STATISTICS[stat]
-    out = []
-    for a, b in _pairs(len(values), size):
-        sa, sb = f([values[i] for i in a]), f([values[i] for i in b])
-        out.append(1.0 if sa == sb else math.inf if sa <= 0 else sb / sa)
-    return sorted(out)
+    return [(f([values[i] for i in a]), f([values[i] for i in b])) for a, b in _pairs(len(values), size)]
 
 
-def false_alarm_rate(ratios: list[float], threshold: float) -> float:
-    """Fraction of the pairs asv would flag at ``threshold``: ``stat(A) < stat(B) / (1 + t)``."""
+def false_alarm_rate(pairs: list[tuple[float, float]], threshold: float) -> float:
+    """Fraction of the pairs asv would flag at ``threshold``, by asv's own expression
+    (``asv.commands.compare._is_result_better(a, b, ...)``: ``a < b / factor``)."""
     factor = 1.0 + threshold
-    return sum(1 for r in ratios if r > factor) / len(ratios)
+    return sum(1 for a, b in pairs if a < b / factor) / len(pairs)
+
+
+def round_up(t: float, digits: int = 3) -> float:
+    """The smallest number of ``digits`` significant figures that is at least ``t``."""
+    if t <= 0:
+        return 0.0
+    scale = 10.0 ** (digits - 1 - math.floor(math.log10(t)))
+    c = math.ceil(t * scale) / scale
+    while c < t:
+        c += 1.0 / scale
+    return float(f"{c:.{digits}g}")
+
+
+#: The threshold of a rate of seeds that no threshold holds at 1% with the suite's seeds (a
+#: pipeline that collapses on some seeds and not others): it fires on one more collapsed (or
+#: failed, or recovered) seed, as it must; its false-alarm rate is stated beside it.
+ONE_SEED = 0.3
+#: No threshold below this: float32 rounding of a mean moves a stage ratio by about 6e-8
+#: between instruction sets; an entry equal over seeds to that precision alarms on 1e-6.
+FLOOR = 1e-6
 
 
 def threshold_for_rate(values, stat: str, rate: float = RATE, size: int = 3) -> tuple[float, float]:
-    """``(t, its false-alarm rate)``: the smallest relative threshold whose rate is at most
-    ``rate`` (``t = inf`` where no finite one is: a rate of seeds with too few seeds to hold
-    it). Values: one per redraw, lower is better."""
-    ratios = pair_ratios(list(values), stat, size)
-    allowed = math.floor(rate * len(ratios))  # pairs that may exceed the factor
-    r = ratios[len(ratios) - 1 - allowed]  # the smallest factor exceeded by <= `allowed` pairs
+    """``(t, its false-alarm rate)``: the smallest relative threshold of three significant
+    figures (at least :data:`FLOOR` for a median or spread) whose rate is at most ``rate``; ``t = inf`` where no
+    finite one is (a rate of seeds, with too few seeds to hold it: every finite threshold
+    fires when the head's seeds hold one more collapse than the base's). Values: one per
+    redraw, lower is better."""
+    pairs = pair_statistics(list(values), stat, size)
+    ratios = sorted(1.0 if a == b else math.inf if a <= 0 else b / a for a, b in pairs)
+    allowed = math.floor(rate * len(pairs))  # pairs that may be flagged
+    r = ratios[len(ratios) - 1 - allowed]  # the smallest factor flagging at most `allowed` pairs
     if math.isinf(r):
-        return math.inf, false_alarm_rate(ratios, 1e300)
-    t = max(r - 1.0, 0.0)
-    return t, false_alarm_rate(ratios, t)
+        return math.inf, false_alarm_rate(pairs, 1e300)
+    t = round_up(max(r - 1.0, 0.0 if stat == "rate" else FLOOR))
+    while false_alarm_rate(pairs, t) > rate:  # asv's expression, at a tie of the rounding
+        t = round_up(t * (1 + 1e-3))
+    return t, false_alarm_rate(pairs, t)
 
 
 # --- from a pool of redraws to asv.conf.json's thresholds -------------------------------------
@@ -102,7 +124,7 @@ def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat
     """The regex of one entry (one pipeline, dose and statistic) of a science family."""
     from .common import MAIN_DOSE
 
-    esc = lambda s: s.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")  # noqa: E731
+    esc = lambda s: re.sub(r"([.()+*?\[\]])", r"\\\1", s)  # noqa: E731
     if family == "StageRatios":
         if nphotons != MAIN_DOSE:
             raise ValueError("stage ratios are tracked at the main dose only")
@@ -141,74 +163,63 @@ def pool_values(runs: dict, collapse_pearson: float) -> dict:
         stages = {**ratios.get("ratios", {}), "chain_product": ratios.get("chain_product")}
         for stage, r in stages.items():
             v = abs_log(r)
-            if math.isfinite(v):
+            if v is not None and math.isfinite(v):
                 out.setdefault(("StageRatios", stage, pipeline, dose), []).append(v)
     return out
 
 
-def derive(runs: dict, collapse_pearson: float, rate: float = RATE) -> list[dict]:
+def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: float = RATE) -> list[dict]:
     """One row per science entry: its regex, threshold, false-alarm rate and the pool behind it.
 
     The statistic of an entry is over as many seeds as the suite runs at its dose
-    (common.seeds_at: all at the main dose, one elsewhere, where no spread is tracked)."""
+    (``suite_seeds`` at the main dose, one elsewhere, where no spread is tracked:
+    common.seeds_at). A rate of seeds no threshold holds at ``rate`` gets :data:`ONE_SEED`,
+    with its own false-alarm rate."""
     from .common import MAIN_DOSE, seeds_at
 
     rows = []
     for (family, quantity, pipeline, dose), values in sorted(pool_values(runs, collapse_pearson).items()):
         if family == "StageRatios" and dose != MAIN_DOSE:
             continue
-        size = len(seeds_at(dose))
+        size = len(seeds_at(dose, list(range(suite_seeds))))
         stats = [None] if family in ("Collapse", "Failures") else ["median", "spread"] if size > 1 else ["median"]
         for stat in stats:
+            row = {"regex": entry_regex(family, quantity, pipeline, dose, stat), "k": len(values),
+                   "min": min(values), "max": max(values), "median": median(values), "size": size}
             if len(values) < 2 * size:
-                rows.append({"regex": entry_regex(family, quantity, pipeline, dose, stat), "threshold": None,
-                             "rate": None, "k": len(values), "why": f"{len(values)} redraws: too few"})
-                continue
+                raise ValueError(f"{row['regex']}: {len(values)} redraws in the pool, two sets of {size} needed")
             t, alpha = threshold_for_rate(values, stat or "rate", rate, size)
-            rows.append({"regex": entry_regex(family, quantity, pipeline, dose, stat), "threshold": t,
-                         "rate": alpha, "k": len(values), "min": min(values), "max": max(values),
-                         "median": median(values)})
+            if math.isinf(t):
+                pairs = pair_statistics(values, "rate", size)
+                t, alpha, row["why"] = ONE_SEED, false_alarm_rate(pairs, ONE_SEED), f"no threshold holds {rate:.0%}"
+            rows.append({**row, "threshold": t, "rate": alpha})
     return rows
 
 
-def round_up(t: float, digits: int = 3) -> float:
-    """``t`` rounded up to ``digits`` significant figures (never below the derived threshold)."""
-    if t <= 0:
-        return 0.0
-    scale = 10 ** (digits - 1 - math.floor(math.log10(t)))
-    return math.ceil(t * scale - 1e-9) / scale
-
-
-BEGIN = "// BEGIN thresholds derived by `python -m benchmarks.history thresholds` (do not edit by hand)"
-END = "// END derived thresholds"
+BEGIN = "// BEGIN science thresholds: `python -m benchmarks.history thresholds POOL.jsonl --write` replaces this block"
+END = "// END science thresholds"
 
 
 def conf_block(rows: list[dict], source: str, indent: str = "        ") -> str:
-    """The derived entries of ``regressions_thresholds``, each with its rate and pool in a comment."""
-    lines = [indent + BEGIN, f"{indent}// pool: {source}; rate: false alarms per entry and comparison (alarms.py)"]
+    """The science entries of ``regressions_thresholds``, each with its rate and pool in a comment."""
+    lines = [indent + BEGIN,
+             f"{indent}// Derived from {source}: per entry, the smallest threshold (3 significant figures) whose",
+             f"{indent}// false-alarm rate, between two independent draws of the entry's statistic over the",
+             f"{indent}// suite's seeds, is at most {RATE:.0%} (benchmarks/alarms.py). K: redraws in the pool."]
     for row in rows:
-        if row["threshold"] is None or math.isinf(row["threshold"]):
-            lines.append(f"{indent}// no threshold holds {RATE:.0%} for {row['regex']} ({row['k']} redraws"
-                         + (f", rate {row['rate']:.3g} at any threshold" if row.get("rate") is not None else "")
-                         + ")")
-            continue
         pool = f"K={row['k']}, values {row['min']:.3g}..{row['max']:.3g}, median {row['median']:.3g}"
-        lines.append(f"{indent}// false-alarm rate {row['rate']:.4f}; {pool}")
+        why = f"; {row['why']}: fires on one seed more" if row.get("why") else ""
+        lines.append(f"{indent}// false-alarm rate {row['rate']:.4f}{why}; {pool}")
         regex = row["regex"].replace("\\", "\\\\")  # a JSON string
-        lines.append(f'{indent}"{regex}": {round_up(row["threshold"])!r},')
+        lines.append(f'{indent}"{regex}": {row["threshold"]!r},')
     lines.append(indent + END)
     return "\n".join(lines)
 
 
 def write_block(conf_text: str, block: str) -> str:
-    """``conf_text`` with the derived block replaced (or put first in ``regressions_thresholds``)."""
-    if BEGIN in conf_text:
-        start = conf_text.index(BEGIN)
-        start = conf_text.rindex("\n", 0, start) + 1
-        end = conf_text.index("\n", conf_text.index(END)) + 1
-        return conf_text[:start] + block + "\n" + conf_text[end:]
-    anchor = '"regressions_thresholds": {\n'
-    if anchor not in conf_text:
-        raise ValueError('asv.conf.json: no "regressions_thresholds": { line to put the derived thresholds under')
-    i = conf_text.index(anchor) + len(anchor)
-    return conf_text[:i] + block + "\n" + conf_text[i:]
+    """``conf_text`` with its science block (between :data:`BEGIN` and :data:`END`) replaced."""
+    if BEGIN not in conf_text or END not in conf_text:
+        raise ValueError(f"asv.conf.json: no science block ({BEGIN!r} ... {END!r}) to replace")
+    start = conf_text.rindex("\n", 0, conf_text.index(BEGIN)) + 1
+    end = conf_text.index("\n", conf_text.index(END)) + 1
+    return conf_text[:start] + block + "\n" + conf_text[end:]

@@ -160,11 +160,28 @@ def tree_digest(root: Path) -> str:
 XLA_CACHE = "xla"
 
 
+def xla_cache_key(tf_xla_flags: str = "") -> str:
+    """What TensorFlow's persistent cache key leaves out and a compiled step depends on: the
+    TensorFlow build, the CPU (its instruction-set flags) and the compiler flags. One cache
+    folder per digest, so an executable is never loaded into another stack or CPU."""
+    import platform
+
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        flags = platform.processor()
+    what = [_version("tensorflow-cpu") or _version("tensorflow") or "", platform.machine(), flags,
+            os.environ.get("XLA_FLAGS", ""), tf_xla_flags]
+    return hashlib.sha256("\0".join(what).encode()).hexdigest()[:16]
+
+
 def child_env() -> dict:
     """The environment of the science's child processes (with XLA's persistent cache)."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
     if "tf_xla_persistent_cache_directory" not in flags:
-        folder = CACHE / XLA_CACHE
+        folder = CACHE / XLA_CACHE / xla_cache_key(flags)
         folder.mkdir(parents=True, exist_ok=True)
         flags = f"{flags} --tf_xla_persistent_cache_directory={folder}".strip()
     return {**os.environ, **pinned_env(), "TF_XLA_FLAGS": flags}
@@ -306,10 +323,11 @@ def science() -> dict:
 
 def failures_of(commit: str, cache: Path | None = None) -> dict:
     """``{"pipeline|dose": {seed: reason}}`` of the runs that failed in the science a commit's
-    benchmarks read (the cache entries on this host that served it); empty when none did, or
-    when no entry here served it (results merged from another host)."""
+    benchmarks read (the cache entries of this profile on this host that served it); empty when
+    none did, or when no entry here served it (results merged from another host; a run without
+    asv's ``ASV_COMMIT``, as ``asv run --python=same`` in the container)."""
     out: dict = {}
-    for path in sorted(Path(cache or CACHE).glob("science-*.json")):
+    for path in sorted(Path(cache or CACHE).glob(f"science-{PROFILE}-*.json")):
         data = json.loads(path.read_text())
         if not any(commit.startswith(c) or c.startswith(commit) for c in data.get("commits", [])):
             continue
@@ -325,8 +343,10 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def abs_log(x) -> float:
-    """``|ln x|`` (0 when x is 1), NaN for a missing or non-positive value."""
+def abs_log(x) -> float | None:
+    """``|ln x|`` (0 when x is 1); None for a missing value, NaN for a non-finite or non-positive one."""
+    if x is None:
+        return None
     return abs(math.log(x)) if _finite(x) and x > 0 else math.nan
 
 
@@ -367,14 +387,15 @@ def run_failure(run: dict) -> str | None:
 def distribution(values: list, failed: int = 0) -> dict:
     """``{"median", "spread", "n", "failed"}`` of one quantity over the seeds.
 
-    ``values``: one per run that did not fail (a None or non-finite value: not defined for that
-    run, left out); ``failed``: how many runs failed. A failed run has no value, and a median
+    ``values``: one per run that did not fail (None: the run does not report it, left out; a
+    reported NaN or infinity makes the statistic NaN); ``failed``: how many runs failed. A failed run has no value, and a median
     of the survivors would track them as if nothing had happened: with any failed run the
     median and the spread are NaN (and ``nox -s compare`` fails on a NaN where the base had a
     number). Spread: max - min, NaN with fewer than two values."""
-    finite = sorted(float(v) for v in values if _finite(v))
+    given = [float(v) for v in values if v is not None]
+    finite = sorted(v for v in given if math.isfinite(v))
     n = len(finite)
-    if failed or not finite:
+    if failed or not finite or len(finite) < len(given):  # a reported NaN or inf: no statistic
         return {"median": math.nan, "spread": math.nan, "n": n, "failed": failed}
     median = finite[n // 2] if n % 2 else 0.5 * (finite[n // 2 - 1] + finite[n // 2])
     return {"median": median, "spread": finite[-1] - finite[0] if n > 1 else math.nan, "n": n, "failed": 0}

@@ -94,8 +94,8 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
         factor = 1.0 + threshold_for(entry, thresholds, default)
         if va != vb:
             mark = "x"  # another benchmark version: not comparable
-        elif not _isna(a) and _isna(b):
-            mark = "!"  # a number before, none now
+        elif (a is not None and b is None) or (not _isna(a) and _isna(b) and entry.startswith("bench_science.")):
+            mark = "!"  # the benchmark failed; or a science entry lost its number (a failed seed: NaN)
         elif _isna(a) or _isna(b):
             mark = " "
         elif _is_result_better(a, b, a_ss, b_ss, factor):
@@ -133,11 +133,11 @@ def _why_failed(entry: str, failed_seeds: dict) -> str:
     dose = float(numbers[0]) if numbers else MAIN_DOSE
     seeds = failed_seeds.get(group_key(pipeline, dose), {}) if pipeline else {}
     if seeds:
-        return "; ".join(f"seed {seed}: {why}" for seed, why in seeds.items())
-    if failed_seeds:
-        return "no seed of this pipeline and dose failed; other failed seeds: " + "; ".join(
-            f"{g} seed {s}: {w}" for g, ss in failed_seeds.items() for s, w in ss.items())
-    return "the benchmark itself failed (no failed seed of the science is recorded on this host; see asv's output)"
+        return "; ".join(f"seed {seed}: {' '.join(why.split())}" for seed, why in seeds.items())
+    others = "; ".join(f"{g} seed {s}: {w}" for g, ss in failed_seeds.items() for s, w in ss.items())
+    return ("no failed seed of this pipeline and dose is recorded on this host"
+            + (f" (other failed seeds: {others})" if others else "")
+            + ": the benchmark failed, or (NaN) was skipped or not run; see asv's output")
 
 
 def _fmt(value) -> str:
@@ -293,21 +293,22 @@ def spread_table(data: dict) -> dict:
     return table
 
 
-def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False) -> int:
-    """Print (and with ``write``, put into the configuration) the thresholds of every science
-    entry for a false-alarm rate of at most 1%, derived from a pool of redraws (alarms.py)."""
+def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, suite_seeds: int = 3) -> int:
+    """Print (and with ``write``, put into the configuration's science block) the threshold of
+    every science entry for a false-alarm rate of at most 1%, derived from a pool of redraws
+    (alarms.py) for a suite of ``suite_seeds`` seeds at the main dose."""
     from . import alarms
     from .common import collapse_pearson
 
     runs = {r["run"]: r["result"] for r in map(json.loads, Path(pool).read_text().splitlines())}
-    rows = alarms.derive(runs, collapse_pearson())
+    rows = alarms.derive(runs, collapse_pearson(), suite_seeds)
     seeds = sorted({int(k.rsplit("|", 1)[1]) for k in runs})
-    block = alarms.conf_block(rows, f"{Path(pool).name}, seeds {seeds[0]}..{seeds[-1]} ({len(runs)} runs)")
+    block = alarms.conf_block(rows, f"{Path(pool).name} (seeds {seeds[0]}..{seeds[-1]}, {len(runs)} runs)")
     print(block)
     if write:
         path = Path(conf_path)
         write_atomic(path, alarms.write_block(path.read_text(), block).encode())
-        print(f"wrote {len(rows)} derived thresholds into {path}")
+        print(f"wrote the {len(rows)} science thresholds into {path}")
     return 0
 
 
@@ -334,7 +335,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("thresholds", help="thresholds for a 1%% false-alarm rate from a pool of redraws (alarms.py)")
     p.add_argument("pool", type=Path, help="a measure file (JSON lines) with K >= 6 seeds of every run")
     p.add_argument("--config", default=CONF)
-    p.add_argument("--write", action="store_true", help="write them into the configuration's derived block")
+    p.add_argument("--write", action="store_true", help="write them into the configuration's science block")
+    p.add_argument("--suite-seeds", type=int, default=3, help="seeds the suite runs at the main dose (default 3)")
     p = sub.add_parser("spread", help="relative seed ranges of a science cache or measure file")
     p.add_argument("cache", type=Path)
     args = parser.parse_args(argv)
@@ -356,7 +358,7 @@ def main(argv=None) -> int:
         measure(args.out, args.group)
         return 0
     if args.command == "thresholds":
-        return thresholds(args.pool, args.config, args.write)
+        return thresholds(args.pool, args.config, args.write, args.suite_seeds)
     text = args.cache.read_text()
     if args.cache.suffix == ".jsonl":
         data = {"runs": {r["run"]: r["result"] for r in map(json.loads, text.splitlines())}}

@@ -151,21 +151,25 @@ def test_key_hashes_the_package_the_runs_import(builds, monkeypatch):
 
 
 def test_xla_cache_leaves_the_weights_bit_identical(tmp_path, monkeypatch):
-    """The science's runs share XLA's persistent compilation cache: a run that loads the
-    compiled step from it trains the same weights, bit for bit, as the run that compiled it."""
+    """The science's runs share XLA's persistent compilation cache: the second run loads the
+    compiled step the first one wrote (XLA:CPU logs the load) and trains the same weights,
+    bit for bit."""
     import json
     import subprocess
 
     monkeypatch.setattr(common, "CACHE", tmp_path / "cache")
     monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
     env = common.child_env()
-    assert f"--tf_xla_persistent_cache_directory={tmp_path / 'cache' / 'xla'}" in env["TF_XLA_FLAGS"]
-    shas = []
+    folder = tmp_path / "cache" / "xla" / common.xla_cache_key()
+    assert f"--tf_xla_persistent_cache_directory={folder}" in env["TF_XLA_FLAGS"]
+    shas, loaded = [], []
     for i in range(2):
         out = tmp_path / f"run{i}.json"
-        subprocess.run([sys.executable, "-m", "ptychobench", "run", "--pipeline", "modern", "--profile", "tiny",
-                        "--seed", "0", "--quiet", "--out", str(out)], env=env, check=True)
+        proc = subprocess.run([sys.executable, "-m", "ptychobench", "run", "--pipeline", "modern", "--profile",
+                               "tiny", "--seed", "0", "--quiet", "--out", str(out)],
+                              env=env, check=True, capture_output=True, text=True)
         shas.append(json.loads(out.read_text())["weights_sha256"])
-        entries = list((tmp_path / "cache" / "xla").iterdir())
-        assert entries, "the first run wrote no compiled step into the cache"
+        loaded.append("Loading XLA:CPU AOT result" in proc.stderr)
+        assert list(folder.iterdir()), "the first run wrote no compiled step into the cache"
+    assert loaded == [False, True]
     assert shas[0] == shas[1]
