@@ -8,6 +8,7 @@ bisection ranges, live progress, and the seed-spread measurement behind the thre
     python -m benchmarks.history measure RUNS.jsonl              # the science's runs, seed by seed
     python -m benchmarks.history spread RUNS.jsonl|CACHE.json    # seed spread -> thresholds
     python -m benchmarks.history thresholds RUNS.jsonl [--write] # thresholds for a 1% false-alarm rate
+    python -m benchmarks.history durations --machine M COMMIT    # where a commit's pass spent its time
 
 Only the standard library at import time: asv imports this module (as part of the suite) in
 every benchmarked environment, where asv itself is not installed.
@@ -293,6 +294,42 @@ def spread_table(data: dict) -> dict:
     return table
 
 
+def durations(conf_path: str | Path, machine: str, commit: str) -> dict:
+    """Seconds a commit's asv pass spent per family (``module.Class``: its benchmarks and its
+    ``setup_cache``), and building the commit (``<build>``), from asv's own records (the
+    ``duration`` column and ``durations`` of the results file; a ``setup_cache`` shared by
+    several classes is named after all of them)."""
+    from asv.config import Config
+    from asv.repo import get_repo
+    from asv.results import iter_results_for_machine_and_hash
+
+    conf = Config.load(str(conf_path))
+    sha = get_repo(conf).get_hash_from_name(commit)
+    described = json.loads((Path(conf.results_dir) / "benchmarks.json").read_text())
+    by_cache: dict = {}
+    for name, bench in described.items():
+        if isinstance(bench, dict) and bench.get("setup_cache_key"):
+            by_cache.setdefault(bench["setup_cache_key"], set()).add(name.rsplit(".", 1)[0])
+    out: dict = {}
+    found = False
+    for result in iter_results_for_machine_and_hash(conf.results_dir, machine, sha):
+        found = True
+        for key, seconds in result.duration.items():
+            if seconds is None:
+                continue
+            if key.startswith("<setup_cache "):
+                cache_key = key[len("<setup_cache "):-1]
+                family = " + ".join(sorted(by_cache.get(cache_key, {cache_key}))) + " (setup_cache)"
+            elif key.startswith("<"):
+                family = key
+            else:
+                family = key.rsplit(".", 1)[0]
+            out[family] = out.get(family, 0.0) + float(seconds)
+    if not found:
+        raise SystemExit(f"no results for {commit} ({sha[:8]}) on machine {machine!r} in {conf.results_dir}")
+    return out
+
+
 def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, suite_seeds: int = 3) -> int:
     """Print (and with ``write``, put into the configuration's science block) the threshold of
     every science entry for a false-alarm rate of at most 1%, derived from a pool of redraws
@@ -337,6 +374,10 @@ def main(argv=None) -> int:
     p.add_argument("--config", default=CONF)
     p.add_argument("--write", action="store_true", help="write them into the configuration's science block")
     p.add_argument("--suite-seeds", type=int, default=3, help="seeds the suite runs at the main dose (default 3)")
+    p = sub.add_parser("durations", help="seconds a commit's pass spent per family, from asv's records")
+    p.add_argument("--config", default=CONF)
+    p.add_argument("--machine", required=True)
+    p.add_argument("commit")
     p = sub.add_parser("spread", help="relative seed ranges of a science cache or measure file")
     p.add_argument("cache", type=Path)
     args = parser.parse_args(argv)
@@ -356,6 +397,12 @@ def main(argv=None) -> int:
         return 0
     if args.command == "measure":
         measure(args.out, args.group)
+        return 0
+    if args.command == "durations":
+        spent = durations(args.config, args.machine, args.commit)
+        for family, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+            print(f"{seconds:9.1f} s  {family}")
+        print(f"{sum(spent.values()):9.1f} s  in all (asv's own process and environment set-up not included)")
         return 0
     if args.command == "thresholds":
         return thresholds(args.pool, args.config, args.write, args.suite_seeds)

@@ -157,3 +157,29 @@ def test_follow_shows_progress_while_the_command_runs(tmp_path):
     assert rc == 0
     assert seen_while_running.is_set()
     assert out.getvalue().splitlines() == ["[progress] science 1/2: legacy ...", "[progress] science 2/2: done"]
+
+
+def test_durations_per_family(repo, monkeypatch):
+    """Seconds per family from asv's records: the benchmarks' durations, the setup_cache named
+    after the classes that share it, and the build."""
+    from asv.results import Results
+    from asv.runner import BenchmarkResult
+
+    monkeypatch.chdir(repo)
+    c = commit(repo, {"f": "1"}, "c")
+    write_results(repo / ".asv" / "results", "box", repo, c, BENCHES,
+                  {"bench.Science.track_bias": [1.0], "bench.Speed.track_rss": [1.0, 1.0]})
+    results_dir = repo / ".asv" / "results"
+    path = next((results_dir / "box").glob(f"{c[:8]}*.json"))
+    result = Results.load(str(path))
+    for bench, n, seconds in ((BENCHES[0], 1, 12.5), (BENCHES[1], 2, 3.0)):
+        result.add_result(bench, BenchmarkResult(result=[1.0] * n, samples=[None] * n, number=[None] * n, errcode=0,
+                                                 stderr="", profile=None), duration=seconds)
+    result.set_setup_cache_duration("bench:10", 100.0)
+    result.set_build_duration(7.0)
+    result.save(str(results_dir))
+    described = json.loads((results_dir / "benchmarks.json").read_text())
+    described["bench.Science.track_bias"]["setup_cache_key"] = "bench:10"
+    (results_dir / "benchmarks.json").write_text(json.dumps(described))
+    spent = history.durations(repo / "asv.conf.json", "box", c)
+    assert spent == {"bench.Science": 12.5, "bench.Speed": 3.0, "bench.Science (setup_cache)": 100.0, "<build>": 7.0}
