@@ -40,16 +40,34 @@ def _value(cache, pipeline, nphotons, name, stat):
     return math.nan if entry is None else entry[stat]
 
 
-class Amplitude:
-    """Amplitude metrics per pipeline, dose and statistic over seeds (gauge stated in DESIGN.md)."""
+def _group_value(cache, pipeline, nphotons, name):
+    return cache.get(group_key(pipeline, nphotons), {}).get(name, math.nan)
 
-    version = "3"  # 3: NaN with a failed seed (was: the survivors' median)
-    params = [PIPELINES, DOSES, STATS]
-    param_names = ["pipeline", "nphotons", "stat"]
+
+class _Science:
+    """What the science families share: one ``setup_cache`` (asv keys it by its source line,
+    so every family that inherits it reads the science once per build), its timeout."""
+
     timeout = 7200
 
     def setup_cache(self):
         return _science_cache()
+
+
+class _PerDose(_Science):
+    params = [PIPELINES, DOSES]
+    param_names = ["pipeline", "nphotons"]
+
+
+class _PerDoseAndStat(_Science):
+    params = [PIPELINES, DOSES, STATS]
+    param_names = ["pipeline", "nphotons", "stat"]
+
+
+class Amplitude(_PerDoseAndStat):
+    """Amplitude metrics per pipeline, dose and statistic over seeds (gauge stated in DESIGN.md)."""
+
+    version = "3"  # 3: NaN with a failed seed (was: the survivors' median)
 
     def track_amplitude_bias(self, cache, pipeline, nphotons, stat):
         return _value(cache, pipeline, nphotons, "amplitude_bias", stat)
@@ -72,17 +90,11 @@ class Amplitude:
     track_decorrelation.unit = AMPLITUDE["decorrelation"][1]
 
 
-class Head:
+class Head(_PerDoseAndStat):
     """The amplitude head's state per pipeline, dose and statistic over seeds: where a
     collapsed pipeline (pearson near 0, collapse rate at its bound of 1) still moves."""
 
     version = "1"
-    params = [PIPELINES, DOSES, STATS]
-    param_names = ["pipeline", "nphotons", "stat"]
-    timeout = 7200
-
-    def setup_cache(self):
-        return _science_cache()
 
     def track_saturation(self, cache, pipeline, nphotons, stat):
         return _value(cache, pipeline, nphotons, "head_saturation", stat)
@@ -95,51 +107,39 @@ class Head:
     track_output_log_level.unit = AMPLITUDE["output_log_level"][1]
 
 
-class Collapse:
+class Collapse(_PerDose):
     """Fraction of the seeds whose reconstruction collapsed (pearson below the package's
     threshold, undefined, or the run failed)."""
 
     version = "2"  # 2: a failed seed counts as collapsed (was: left out)
-    params = [PIPELINES, DOSES]
-    param_names = ["pipeline", "nphotons"]
-    timeout = 7200
-
-    def setup_cache(self):
-        return _science_cache()
 
     def track_collapse_rate(self, cache, pipeline, nphotons):
-        return cache.get(group_key(pipeline, nphotons), {}).get("collapse_rate", math.nan)
+        return _group_value(cache, pipeline, nphotons, "collapse_rate")
 
     track_collapse_rate.unit = "collapsed seeds / seeds"
 
     def track_recovery_rate(self, cache, pipeline, nphotons):
         """1 - the collapse rate: asv flags rises only, so a pipeline that collapses on every
         seed (modern's ideal scenarios) alarms here when a seed leaves that basin."""
-        return 1.0 - cache.get(group_key(pipeline, nphotons), {}).get("collapse_rate", math.nan)
+        return 1.0 - _group_value(cache, pipeline, nphotons, "collapse_rate")
 
     track_recovery_rate.unit = "seeds not collapsed / seeds"
 
 
-class Failures:
+class Failures(_PerDose):
     """Seeds whose run failed (diverged, crashed, or a non-finite amplitude), per pipeline and
     dose. Any added failure is a regression (threshold 0); ``nox -s compare`` names the seeds
     and the reasons (common.failures_of)."""
 
     version = "1"
-    params = [PIPELINES, DOSES]
-    param_names = ["pipeline", "nphotons"]
-    timeout = 7200
-
-    def setup_cache(self):
-        return _science_cache()
 
     def track_failed_runs(self, cache, pipeline, nphotons):
-        return cache.get(group_key(pipeline, nphotons), {}).get("failed_runs", math.nan)
+        return _group_value(cache, pipeline, nphotons, "failed_runs")
 
     track_failed_runs.unit = "failed seeds"
 
 
-class StageRatios:
+class StageRatios(_Science):
     """|ln mean(stage k)/mean(stage k-1)| for every stage of the installed package's chain, and of
     the chain product, at the main dose; median and spread over seeds.
 
@@ -150,10 +150,6 @@ class StageRatios:
     version = "3:" + ",".join(STAGES)  # 3: NaN with a failed seed
     params = [PIPELINES, STAGES + ["chain_product"], STATS]
     param_names = ["pipeline", "stage", "stat"]
-    timeout = 7200
-
-    def setup_cache(self):
-        return _science_cache()
 
     def setup(self, cache, pipeline, stage, stat):
         if STAGES_ERROR:
