@@ -107,8 +107,10 @@ def threshold_for_rate(values, stat: str, rate: float = RATE, size: int = 3) -> 
     r = ratios[len(ratios) - 1 - allowed]  # the smallest factor flagging at most `allowed` pairs
     if math.isinf(r):
         return math.inf, false_alarm_rate(pairs, 1e300)
-    t = round_up(max(r - 1.0, 0.0 if stat == "rate" else FLOOR))
-    while false_alarm_rate(pairs, t) > rate:  # asv's expression, at a tie of the rounding
+    # from just under r - 1 (whose float may sit a rounding above the exact ratio) up, by
+    # asv's own expression, to the first three-figure threshold that holds the rate
+    t = round_up(max((r - 1.0) * (1 - 1e-12), 0.0 if stat == "rate" else FLOOR))
+    while false_alarm_rate(pairs, t) > rate:
         t = round_up(t * (1 + 1e-3))
     return t, false_alarm_rate(pairs, t)
 
@@ -124,22 +126,27 @@ def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat
     """The regex of one entry (one pipeline, dose and statistic) of a science family."""
     from .common import MAIN_DOSE
 
-    esc = lambda s: re.sub(r"([.()+*?\[\]])", r"\\\1", s)  # noqa: E731
     if family == "StageRatios":
         if nphotons != MAIN_DOSE:
             raise ValueError("stage ratios are tracked at the main dose only")
         name = f"bench_science.StageRatios.track_stage_log_ratio('{pipeline}', '{quantity}', '{stat}')"
     elif stat is None:
-        name = f"bench_science.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)})"
+        module = "bench_speed" if family == "ScienceCost" else "bench_science"
+        name = f"{module}.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)})"
     else:
         name = f"bench_science.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)}, '{stat}')"
-    return esc(name)
+    return escape(name)
+
+
+def escape(name: str) -> str:
+    """A regex matching the entry ``name`` literally (asv matches from its start)."""
+    return re.sub(r"([.()+*?\[\]])", r"\\\1", name)
 
 
 def pool_values(runs: dict, collapse_pearson: float) -> dict:
     """``{(family, quantity, pipeline, dose): [value per seed]}`` of a pool (``{"pipeline|dose|
     seed": run}`` as ``measure`` writes it): the tracked lower-is-better forms of the runs that
-    did not fail, and indicators (1/0) of every run for the rates."""
+    did not fail (with their costs: ScienceCost), and indicators (1/0) of every run for the rates."""
     from .common import AMPLITUDE, abs_log, collapsed, run_failure
 
     head = {"head_saturation": "saturation", "output_log_level": "output_log_level"}
@@ -154,6 +161,11 @@ def pool_values(runs: dict, collapse_pearson: float) -> dict:
             out.setdefault((family, quantity, pipeline, dose), []).append(float(value))
         if failed:
             continue
+        costs = {"peak_rss": run.get("peak_rss_bytes"),
+                 "train_seconds_per_group": 1.0 / run["samples_per_second"] if run.get("samples_per_second") else None}
+        for quantity, v in costs.items():
+            if v is not None and math.isfinite(v):
+                out.setdefault(("ScienceCost", quantity, pipeline, dose), []).append(v)
         for metric, (f, _) in AMPLITUDE.items():
             family, quantity = ("Head", head[metric]) if metric in head else ("Amplitude", metric)
             v = f(run["metrics"])
@@ -174,7 +186,7 @@ def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: floa
     The statistic of an entry is over as many seeds as the suite runs at its dose
     (``suite_seeds`` at the main dose, one elsewhere, where no spread is tracked:
     common.seeds_at). A rate of seeds no threshold holds at ``rate`` gets :data:`ONE_SEED`,
-    with its own false-alarm rate."""
+    with its own false-alarm rate. ScienceCost's entries are medians over the same seeds."""
     from .common import MAIN_DOSE, seeds_at
 
     rows = []
@@ -182,13 +194,14 @@ def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: floa
         if family == "StageRatios" and dose != MAIN_DOSE:
             continue
         size = len(seeds_at(dose, list(range(suite_seeds))))
-        stats = [None] if family in ("Collapse", "Failures") else ["median", "spread"] if size > 1 else ["median"]
+        stats = ([None] if family in ("Collapse", "Failures", "ScienceCost")
+                 else ["median", "spread"] if size > 1 else ["median"])
         for stat in stats:
             row = {"regex": entry_regex(family, quantity, pipeline, dose, stat), "k": len(values),
                    "min": min(values), "max": max(values), "median": median(values), "size": size}
             if len(values) < 2 * size:
                 raise ValueError(f"{row['regex']}: {len(values)} redraws in the pool, two sets of {size} needed")
-            t, alpha = threshold_for_rate(values, stat or "rate", rate, size)
+            t, alpha = threshold_for_rate(values, stat or ("median" if family == "ScienceCost" else "rate"), rate, size)
             if math.isinf(t):
                 pairs = pair_statistics(values, "rate", size)
                 t, alpha, row["why"] = ONE_SEED, false_alarm_rate(pairs, ONE_SEED), f"no threshold holds {rate:.0%}"
@@ -196,30 +209,72 @@ def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: floa
     return rows
 
 
-BEGIN = "// BEGIN science thresholds: `python -m benchmarks.history thresholds POOL.jsonl --write` replaces this block"
-END = "// END science thresholds"
+#: The speed families whose thresholds come from whole asv runs redrawn on one commit
+#: (``python -m benchmarks.history measure-speed``); ScienceCost's come from the science pool.
+SPEED_BENCH = r"bench_speed\.(TrainingSpeed|Throughput|Simulation)\."
 
 
-def conf_block(rows: list[dict], source: str, indent: str = "        ") -> str:
-    """The science entries of ``regressions_thresholds``, each with its rate and pool in a comment."""
-    lines = [indent + BEGIN,
+def derive_speed(draws: list[dict], rate: float = RATE) -> list[dict]:
+    """One row per speed entry from K asv runs of one commit on one machine (``{"values":
+    {entry: value}}`` per run, as ``measure-speed`` writes them): each run is one draw of
+    the entry (asv's own value: the median of its samples for a timing)."""
+    values: dict = {}
+    for draw in draws:
+        for entry, v in draw["values"].items():
+            if v is not None and math.isfinite(v):
+                values.setdefault(entry, []).append(v)
+    rows = []
+    for entry, vs in sorted(values.items()):
+        if len(vs) < 2:
+            raise ValueError(f"{entry}: {len(vs)} finite draws in the pool, two needed")
+        t, alpha = threshold_for_rate(vs, "median", rate, 1)
+        rows.append({"regex": escape(entry), "k": len(vs), "min": min(vs), "max": max(vs), "median": median(vs),
+                     "size": 1, "threshold": t, "rate": alpha})
+    return rows
+
+
+BLOCKS = {
+    "science": (
+        "// BEGIN science thresholds: `python -m benchmarks.history thresholds POOL.jsonl --write` replaces this block",
+        "// END science thresholds",
+        "between two independent draws of the entry's statistic over the suite's seeds"),
+    "speed": (
+        "// BEGIN speed thresholds: `python -m benchmarks.history thresholds POOL.jsonl --speed SPEED.jsonl --write`"
+        " replaces this block",
+        "// END speed thresholds",
+        "between two asv runs of one commit on this machine (for a timing, an upper bound: compare also\n"
+        "// asks asv's significance test of the two runs' samples)"),
+}
+BEGIN, END = BLOCKS["science"][:2]
+
+
+def conf_block(rows: list[dict], source: str, kind: str = "science", indent: str = "        ") -> str:
+    """The ``kind`` entries of ``regressions_thresholds``, each with its rate and pool in a comment."""
+    begin, end, between = BLOCKS[kind]
+    between = between.replace("\n", "\n" + indent)
+    lines = [indent + begin,
              f"{indent}// Derived from {source}: per entry, the smallest threshold (3 significant figures) whose",
-             f"{indent}// false-alarm rate, between two independent draws of the entry's statistic over the",
-             f"{indent}// suite's seeds, is at most {RATE:.0%} (benchmarks/alarms.py). K: redraws in the pool."]
+             f"{indent}// false-alarm rate, {between}, is at most {RATE:.0%} (benchmarks/alarms.py).",
+             f"{indent}// K: draws in the pool."]
     for row in rows:
         pool = f"K={row['k']}, values {row['min']:.3g}..{row['max']:.3g}, median {row['median']:.3g}"
         why = f"; {row['why']}: fires on one seed more" if row.get("why") else ""
         lines.append(f"{indent}// false-alarm rate {row['rate']:.4f}{why}; {pool}")
         regex = row["regex"].replace("\\", "\\\\")  # a JSON string
         lines.append(f'{indent}"{regex}": {row["threshold"]!r},')
-    lines.append(indent + END)
+    lines.append(indent + end)
     return "\n".join(lines)
 
 
-def write_block(conf_text: str, block: str) -> str:
-    """``conf_text`` with its science block (between :data:`BEGIN` and :data:`END`) replaced."""
-    if BEGIN not in conf_text or END not in conf_text:
-        raise ValueError(f"asv.conf.json: no science block ({BEGIN!r} ... {END!r}) to replace")
-    start = conf_text.rindex("\n", 0, conf_text.index(BEGIN)) + 1
-    end = conf_text.index("\n", conf_text.index(END)) + 1
-    return conf_text[:start] + block + "\n" + conf_text[end:]
+def write_block(conf_text: str, block: str, kind: str = "science") -> str:
+    """``conf_text`` with its ``kind`` block (between its BEGIN and END lines) replaced."""
+    begin, end, _ = BLOCKS[kind]
+    if begin not in conf_text or end not in conf_text:
+        raise ValueError(f"asv.conf.json: no {kind} block ({begin!r} ... {end!r}) to replace")
+    start = conf_text.rindex("\n", 0, conf_text.index(begin)) + 1
+    stop = conf_text.index("\n", conf_text.index(end)) + 1
+    rest = conf_text[stop:]
+    if re.match(r"(\s*//[^\n]*\n)*\s*}", rest):  # the object's last entry: no comma after it in JSON
+        head, comma, tail = block.rpartition(",\n")
+        block = head + "\n" + tail if comma else block
+    return conf_text[:start] + block + "\n" + rest

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .common import AMPLITUDE, DOSES, MAIN_DOSE, PIPELINES, group_key, pin_threads, science
+from .common import AMPLITUDE, DOSES, MAIN_DOSE, PIPELINES, group_key, pin_threads, science, seeds_at
 
 STATS = ["median", "spread"]
 
@@ -62,6 +62,18 @@ class _PerDose(_Science):
 class _PerDoseAndStat(_Science):
     params = [PIPELINES, DOSES, STATS]
     param_names = ["pipeline", "nphotons", "stat"]
+
+    @staticmethod
+    def skip_reason(pipeline, nphotons, stat) -> str | None:
+        """Why asv skips this combination: a spread off the main dose, where one seed runs."""
+        if stat == "spread" and len(seeds_at(nphotons)) < 2:
+            return f"one seed at nphotons {nphotons:g} (common.seeds_at): no spread to track"
+        return None
+
+    def setup(self, cache, pipeline, nphotons, stat):
+        reason = self.skip_reason(pipeline, nphotons, stat)
+        if reason:
+            raise NotImplementedError(reason)
 
 
 class Amplitude(_PerDoseAndStat):

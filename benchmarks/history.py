@@ -7,7 +7,9 @@ bisection ranges, live progress, and the seed-spread measurement behind the thre
     python -m benchmarks.history range A..B                      # A..B including A, for asv find
     python -m benchmarks.history measure RUNS.jsonl              # the science's runs, seed by seed
     python -m benchmarks.history spread RUNS.jsonl|CACHE.json    # seed spread -> thresholds
-    python -m benchmarks.history thresholds RUNS.jsonl [--write] # thresholds for a 1% false-alarm rate
+    python -m benchmarks.history measure-speed SPEED.jsonl       # asv runs of the speed families
+    python -m benchmarks.history thresholds RUNS.jsonl [--speed SPEED.jsonl] [--write]
+                                                                 # thresholds for a 1% false-alarm rate
     python -m benchmarks.history durations --machine M COMMIT    # where a commit's pass spent its time
 
 Only the standard library at import time: asv imports this module (as part of the suite) in
@@ -264,6 +266,55 @@ def measure(path: Path, groups: list[str] | None = None) -> dict:
     return {"key": science_key(), "runs": runs}
 
 
+def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF) -> list[dict]:
+    """``draws`` asv runs of the speed families (alarms.SPEED_BENCH) on this commit, in this
+    Python (``asv run --python=same``), one JSON line per run in ``path`` (``{"draw", "commit",
+    "machine", "values": {entry: value}}``), resuming after the draws already there. Each run
+    is a whole asv run of its own (its own processes, asv's own sampling), as one commit's
+    pass is; the results go to a temporary folder, not into the history."""
+    from asv.commands.compare import unroll_result
+    from asv.results import iter_results_for_machine_and_hash
+
+    from . import alarms
+    from .common import progress
+
+    path = Path(path)
+    done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    machine = "speed-pool"
+    subprocess.run(["asv", "machine", "--yes", "--machine", machine], check=True, capture_output=True)
+    conf_path = Path(conf_path).resolve()
+    for i in range(len(done), draws):
+        progress(f"measure-speed {i + 1}/{draws}: asv run --python=same -b '{alarms.SPEED_BENCH}' at {sha[:8]}")
+        with tempfile.TemporaryDirectory(dir=conf_path.parent, prefix=".asv-speed-pool-") as tmp:
+            # asv runs in the folder of its configuration: the derived one lives beside it
+            conf = load_conf(conf_path)
+            conf["results_dir"] = str(Path(tmp) / "results")
+            derived = conf_path.parent / f".asv-speed-pool.{os.getpid()}.conf.json"
+            derived.write_text(json.dumps(conf))
+            try:
+                subprocess.run(["asv", "run", "--config", str(derived), "--machine", machine, "--python=same",
+                                "--set-commit-hash", sha, "--bench", alarms.SPEED_BENCH, "--show-stderr"],
+                               check=True)
+            finally:
+                derived.unlink()
+            values = {}
+            for result in iter_results_for_machine_and_hash(conf["results_dir"], machine, sha):
+                for key in result.get_all_result_keys():
+                    params = result.get_result_params(key)
+                    for entry, value, _, _ in unroll_result(key, params, result.get_result_value(key, params),
+                                                            result.get_result_stats(key, params),
+                                                            result.get_result_samples(key, params)):
+                        values[entry] = value
+        if not values:
+            raise SystemExit(f"asv recorded no speed results at {sha[:8]}")
+        draw = {"draw": i, "commit": sha, "machine": machine, "values": values}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(draw) + "\n")
+        done.append(draw)
+    return done
+
+
 def spread_table(data: dict) -> dict:
     """``{quantity: (largest relative range over seeds, where)}`` from a science cache file's
     runs: relative range = (max - min) / median of the per-seed values of one pipeline and dose
@@ -330,22 +381,33 @@ def durations(conf_path: str | Path, machine: str, commit: str) -> dict:
     return out
 
 
-def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, suite_seeds: int = 3) -> int:
-    """Print (and with ``write``, put into the configuration's science block) the threshold of
-    every science entry for a false-alarm rate of at most 1%, derived from a pool of redraws
-    (alarms.py) for a suite of ``suite_seeds`` seeds at the main dose."""
+def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, suite_seeds: int = 3,
+               speed: Path | None = None) -> int:
+    """Print (and with ``write``, put into the configuration's science and speed blocks) the
+    threshold of every science entry for a false-alarm rate of at most 1%, derived from a pool
+    of redraws (alarms.py) for a suite of ``suite_seeds`` seeds at the main dose, and of every
+    speed entry from a pool of asv runs (``speed``: measure_speed)."""
     from . import alarms
     from .common import collapse_pearson
 
     runs = {r["run"]: r["result"] for r in map(json.loads, Path(pool).read_text().splitlines())}
     rows = alarms.derive(runs, collapse_pearson(), suite_seeds)
     seeds = sorted({int(k.rsplit("|", 1)[1]) for k in runs})
-    block = alarms.conf_block(rows, f"{Path(pool).name} (seeds {seeds[0]}..{seeds[-1]}, {len(runs)} runs)")
-    print(block)
+    blocks = {"science": (alarms.conf_block(rows, f"{Path(pool).name} (seeds {seeds[0]}..{seeds[-1]}, "
+                                                  f"{len(runs)} runs)"), len(rows))}
+    if speed:
+        draws = [json.loads(line) for line in Path(speed).read_text().splitlines()]
+        speed_rows = alarms.derive_speed(draws)
+        source = f"{Path(speed).name} ({len(draws)} asv runs of {draws[0]['commit'][:8]})"
+        blocks["speed"] = (alarms.conf_block(speed_rows, source, "speed"), len(speed_rows))
+    text = Path(conf_path).read_text()
+    for kind, (block, n) in blocks.items():
+        print(block)
+        text = alarms.write_block(text, block, kind)
     if write:
-        path = Path(conf_path)
-        write_atomic(path, alarms.write_block(path.read_text(), block).encode())
-        print(f"wrote the {len(rows)} science thresholds into {path}")
+        write_atomic(Path(conf_path), text.encode())
+        print("wrote " + " and ".join(f"the {n} {kind} thresholds" for kind, (_, n) in blocks.items())
+              + f" into {conf_path}")
     return 0
 
 
@@ -374,6 +436,11 @@ def main(argv=None) -> int:
     p.add_argument("--config", default=CONF)
     p.add_argument("--write", action="store_true", help="write them into the configuration's science block")
     p.add_argument("--suite-seeds", type=int, default=3, help="seeds the suite runs at the main dose (default 3)")
+    p.add_argument("--speed", type=Path, help="a measure-speed file: the speed families' thresholds too")
+    p = sub.add_parser("measure-speed", help="asv runs of the speed families on this commit, one JSON line each")
+    p.add_argument("out", type=Path)
+    p.add_argument("--draws", type=int, default=10)
+    p.add_argument("--config", default=CONF)
     p = sub.add_parser("durations", help="seconds a commit's pass spent per family, from asv's records")
     p.add_argument("--config", default=CONF)
     p.add_argument("--machine", required=True)
@@ -405,7 +472,10 @@ def main(argv=None) -> int:
         print(f"{sum(spent.values()):9.1f} s  in all (asv's own process and environment set-up not included)")
         return 0
     if args.command == "thresholds":
-        return thresholds(args.pool, args.config, args.write, args.suite_seeds)
+        return thresholds(args.pool, args.config, args.write, args.suite_seeds, args.speed)
+    if args.command == "measure-speed":
+        measure_speed(args.out, args.draws, args.config)
+        return 0
     text = args.cache.read_text()
     if args.cache.suffix == ".jsonl":
         data = {"runs": {r["run"]: r["result"] for r in map(json.loads, text.splitlines())}}

@@ -86,10 +86,28 @@ def write_results(results_dir: Path, machine: str, repo: Path, commit_hash: str,
     (Path(results_dir) / "benchmarks.json").write_text(json.dumps({**described, "version": 2}))
 
 
-def suite_entries(module):
+def suite_benchmarks(module):
+    """``(benchmark, entries)`` for every benchmark in ``module`` (a module of the suite): its
+    description with all its parameters, and the entries ``name(params)`` of its parameter
+    combinations in asv's order (the order of the values :func:`write_results` takes)."""
+    benchmarks: dict = {}
+    for entry, bench in suite_entries(module, skipped=True):
+        whole, entries = benchmarks.setdefault(bench["name"], ({**bench, "params": [], "param_names": []}, []))
+        entries.append(entry)
+        for i, (value,) in enumerate(bench["params"]):
+            if i == len(whole["params"]):
+                whole["params"].append([])
+                whole["param_names"].append(f"p{i}")
+            if value not in whole["params"][i]:
+                whole["params"][i].append(value)
+    return list(benchmarks.values())
+
+
+def suite_entries(module, skipped: bool = False):
     """``(entry, benchmark)`` for every parameter combination of every benchmark in ``module``
-    (a module of the suite): ``entry`` is ``name(params)`` as asv names it, ``benchmark`` the
-    description of that one combination, for :func:`write_results`."""
+    (a module of the suite), but those its ``skip_reason`` skips unless ``skipped``: ``entry`` is ``name(params)``
+    as asv names it, ``benchmark`` the description of that one combination, for
+    :func:`write_results`."""
     import inspect
     import itertools
 
@@ -104,5 +122,8 @@ def suite_entries(module):
                     yield base, track(base)
                     continue
                 for combo in itertools.product(*params):
+                    skip = getattr(cls, "skip_reason", None)  # combinations asv skips by design
+                    if skip and skip(*combo) and not skipped:
+                        continue
                     reprs = [repr(c) for c in combo]
                     yield f"{base}({', '.join(reprs)})", track(base, params=[[r] for r in reprs])

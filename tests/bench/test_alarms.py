@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .asv_fixtures import commit, conf, init_repo, suite_entries, write_results
+from .asv_fixtures import commit, conf, init_repo, suite_benchmarks, suite_entries, write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -27,12 +27,22 @@ from benchmarks import bench_science, bench_speed, common, history  # noqa: E402
 
 THRESHOLDS = history.load_conf(ROOT / "asv.conf.json")["regressions_thresholds"]
 ENTRIES = [eb for m in (bench_science, bench_speed) for eb in suite_entries(m)]
+BENCHMARKS = [b for m in (bench_science, bench_speed) for b in suite_benchmarks(m)]
+TRACKED = {e for e, _ in ENTRIES}
+KINDS = ("base", "above", "below", "nan", "failed")
+#: a row of compare's table: mark, before, after, ratio, limit, entry [environment]
+ROW = re.compile(r"^(.{2}) +\S+ +\S+ +\S+ +\S+  (.+) \[[^\]]*\]$")
 
 
-def governed(regex: str):
-    """A benchmark entry whose threshold is this family's (asv takes the largest match)."""
-    value = float(THRESHOLDS[regex])
-    return next((e, b) for e, b in ENTRIES if re.match(regex, e) and history.threshold_for(e, THRESHOLDS, None) == value)
+def planted(kind: str, entry: str):
+    """The value of ``entry`` at the commit ``kind``: 1 at the base, just above or just below
+    its threshold, NaN (a failed seed / a skipped speed benchmark), None (a failed benchmark)."""
+    if entry not in TRACKED:
+        return math.nan  # a combination asv skips by design
+    t = history.threshold_for(entry, THRESHOLDS, None)
+    margin = 1e-3 * t if t > 0 else 1e-3  # a thousandth of the threshold: 1e-9 of a 1e-6 one
+    return {"base": 1.0, "above": (1 + t) * (1 + margin), "below": (1 + t) / (1 + margin), "nan": math.nan,
+            "failed": None}[kind]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +51,7 @@ def repo(tmp_path_factory):
     planted values are just above, just below, NaN, and a failed benchmark."""
     repo = tmp_path_factory.mktemp("alarms") / "repo"
     init_repo(repo, conf(regressions_thresholds=THRESHOLDS))
-    commits = {name: commit(repo, {"f": name}, name) for name in ("base", "above", "below", "nan", "failed")}
+    commits = {name: commit(repo, {"f": name}, name) for name in KINDS}
     return repo, commits
 
 
@@ -52,30 +62,46 @@ def _compare(repo, machine, base, head, cache=None):
     return rc, out.getvalue()
 
 
-@pytest.mark.parametrize("regex", list(THRESHOLDS), ids=lambda r: re.sub(r"\W+", "_", r)[:70])
-def test_each_family_fires_on_its_planted_regression(repo, regex, monkeypatch):
+@pytest.fixture(scope="module")
+def verdicts(repo):
+    """``{kind: (exit status, {entry: mark}, output)}`` of compare, base vs each planted head,
+    with every entry of the suite planted at once (each at its own threshold)."""
     repo, commits = repo
-    monkeypatch.chdir(repo)
-    entry, bench = governed(regex)
-    t = float(THRESHOLDS[regex])
-    base = 1.0
-    planted = {"base": base, "above": base * (1 + t) * 1.001, "below": base * (1 + t) * 0.999,
-               "nan": math.nan, "failed": None}
-    machine = f"m{abs(hash(regex)) % 10**8}"
-    for name, value in planted.items():
-        write_results(repo / ".asv" / "results", machine, repo, commits[name], [bench], {bench["name"]: [value]})
-    rc, out = _compare(repo, machine, commits["base"], commits["above"])
-    assert rc == 1 and out.splitlines()[-1].endswith(entry), out
-    rc, out = _compare(repo, machine, commits["base"], commits["below"])
-    assert rc == 0, out
-    rc, out = _compare(repo, machine, commits["base"], commits["failed"])
-    assert rc == 1 and f"FAILED {entry}" in out, out
-    # NaN: a science entry lost its number to a failed seed; a speed entry was skipped
-    rc, out = _compare(repo, machine, commits["base"], commits["nan"])
-    if entry.startswith("bench_science."):
-        assert rc == 1 and f"FAILED {entry}" in out, out
-    else:
-        assert rc == 0, out
+    out = {}
+    with contextlib.chdir(repo):
+        for kind in KINDS:
+            write_results(repo / ".asv" / "results", "planted", repo, commits[kind], [b for b, _ in BENCHMARKS],
+                          {b["name"]: [planted(kind, e) for e in entries] for b, entries in BENCHMARKS})
+        for kind in KINDS[1:]:
+            rc, text = _compare(repo, "planted", commits["base"], commits[kind])
+            marks = {m.group(2): m.group(1).strip() for line in text.splitlines() if (m := ROW.match(line))}
+            out[kind] = rc, marks, text
+    return out
+
+
+def test_every_entry_is_compared(verdicts):
+    _, marks, _ = verdicts["above"]
+    assert sorted(marks) == sorted(e for b in BENCHMARKS for e in b[1])
+    assert {e for e, mark in marks.items() if mark == "+"} == TRACKED
+
+
+@pytest.mark.parametrize("regex", list(THRESHOLDS), ids=lambda r: re.sub(r"\W+", "_", r)[:70])
+def test_each_threshold_fires_on_its_planted_regression(verdicts, regex):
+    governed = [e for e, _ in ENTRIES
+                if re.match(regex, e) and history.threshold_for(e, THRESHOLDS, None) == float(THRESHOLDS[regex])]
+    assert governed, f"{regex} governs no entry (a larger threshold overrides it everywhere)"
+    (rc_above, above, out_above), (rc_below, below, _), (_, nan, out_nan), (rc_failed, failed, out_failed) = (
+        verdicts[k] for k in KINDS[1:])
+    assert rc_above == 1 and rc_failed == 1 and rc_below == 0, out_above
+    for entry in governed:
+        assert above[entry] == "+" and entry in out_above.splitlines()[-1], entry
+        assert below[entry] in ("", "-"), entry  # not worse ("-": better, under a threshold of 0)
+        assert failed[entry] == "!" and f"FAILED {entry}" in out_failed, entry
+        # NaN: a science entry lost its number to a failed seed; a speed entry was skipped
+        if entry.startswith("bench_science."):
+            assert nan[entry] == "!" and f"FAILED {entry}" in out_nan, entry
+        else:
+            assert nan[entry] == "", entry
 
 
 def _run(pearson, failure=None, ratio=1.0):
@@ -168,34 +194,41 @@ def test_too_few_redraws_are_refused():
         alarms.threshold_for_rate([1.0] * 5, "median")
 
 
-def test_derived_regexes_name_the_suites_entries_and_the_block_round_trips(tmp_path):
-    """Each derived regex governs exactly one entry of the suite; the block written into a
-    configuration parses, and a second write replaces it instead of adding another."""
-    from asv.util import load_json
-
+def test_derived_regexes_name_the_suites_entries_and_the_blocks_round_trip(tmp_path):
+    """Each derived regex governs exactly one entry of the suite, and together they govern
+    all of it; the blocks written into a configuration parse (the speed block ends the JSON
+    object: no comma after its last entry), and a second write replaces them instead of
+    adding others."""
     runs = {}
     for seed in range(6):
         for pipeline in common.PIPELINES:
             for dose in common.DOSES:
                 r = _run(0.9 if pipeline == "legacy" else 0.02, ratio=1.0 + 0.01 * seed)
                 r["metrics"].update(head_saturation=0.0, output_level=0.45 + 0.001 * seed)
+                r["peak_rss_bytes"], r["samples_per_second"] = 1e9 + 1e6 * seed, 30.0 - 0.1 * seed
+                r["stage_ratios"]["ratios"] = {stage: 1.0 + 1e-3 * seed for stage in bench_science.STAGES}
                 runs[common.run_key(pipeline, dose, seed)] = r
-    rows = alarms.derive(runs, 0.5)
+    speed_entries = [e for e, _ in ENTRIES if re.match(alarms.SPEED_BENCH, e)]
+    draws = [{"values": {e: 1.0 + 0.01 * ((i * 7) % 10) for e in speed_entries}} for i in range(10)]
+    rows = {"science": alarms.derive(runs, 0.5), "speed": alarms.derive_speed(draws)}
+    text = (ROOT / "asv.conf.json").read_text()
+    for kind in rows:
+        block = alarms.conf_block(rows[kind], "test pool", kind)
+        once = alarms.write_block(text, block, kind)
+        assert alarms.write_block(once, block, kind) == once and once.count(alarms.BLOCKS[kind][0]) == 1
+        text = once
     conf_path = tmp_path / "asv.conf.json"
-    conf_path.write_text((ROOT / "asv.conf.json").read_text())
-    block = alarms.conf_block(rows, "test pool")
-    once = alarms.write_block(conf_path.read_text(), block)
-    assert alarms.write_block(once, block) == once and once.count(alarms.BEGIN) == 1
-    conf_path.write_text(once)
+    conf_path.write_text(text)
     thresholds = history.load_conf(conf_path)["regressions_thresholds"]
-    for row in rows:
+    governing = {}
+    for row in rows["science"] + rows["speed"]:
         governed = [e for e, _ in ENTRIES if re.match(row["regex"], e)]  # as asv matches
         assert len(governed) == 1, row["regex"]
         # the derived threshold is the one in force: no broad entry overrides it
         assert history.threshold_for(governed[0], thresholds, None) == row["threshold"], row["regex"]
-    # the speed family's entries are outside the block and kept
-    assert {k: v for k, v in thresholds.items() if k.startswith("bench_speed")} == {
-        k: v for k, v in THRESHOLDS.items() if k.startswith("bench_speed")}
+        governing[governed[0]] = row["regex"]
+    assert sorted(governing) == sorted(e for e, _ in ENTRIES)
+    assert rows["speed"][0]["threshold"] == pytest.approx(1.09 / 1.0 - 1)  # the largest ratio of 10 draws
 
 
 def test_a_mixed_rate_of_seeds_fires_on_one_seed_more():

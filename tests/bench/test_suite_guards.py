@@ -55,3 +55,15 @@ def test_every_benchmark_has_a_family_threshold_and_every_threshold_applies():
     dead = [regex for regex, value in thresholds.items()
             if not any(re.match(regex, e) and threshold_for(e, thresholds, None) == value for e in entries)]
     assert dead == []
+
+
+def test_a_spread_off_the_main_dose_is_skipped_by_design():
+    """One seed runs off the main dose (common.seeds_at): asv skips its spread, with the reason,
+    instead of tracking a NaN no threshold can govern."""
+    other = 1e5
+    assert bench_science.seeds_at(other, [0, 1, 2]) == [0]
+    for family in (bench_science.Amplitude, bench_science.Head):
+        with pytest.raises(NotImplementedError, match="no spread to track"):
+            family().setup(None, "legacy", other, "spread")
+        family().setup(None, "legacy", other, "median")
+        family().setup(None, "legacy", bench_science.MAIN_DOSE, "spread")
