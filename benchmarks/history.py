@@ -266,8 +266,8 @@ def measure(path: Path, groups: list[str] | None = None) -> dict:
     return {"key": science_key(), "runs": runs}
 
 
-def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF) -> list[dict]:
-    """``draws`` asv runs of the speed families (alarms.SPEED_BENCH) on this commit, in this
+def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF, bench: str | None = None) -> list[dict]:
+    """``draws`` asv runs of the speed families (``bench``: alarms.SPEED_BENCH) on this commit, in this
     Python (``asv run --python=same``), one JSON line per run in ``path`` (``{"draw", "commit",
     "machine", "values": {entry: value}}``), resuming after the draws already there. Each run
     is a whole asv run of its own (its own processes, asv's own sampling), as one commit's
@@ -278,14 +278,14 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF) -> list[
     from . import alarms
     from .common import progress
 
-    path = Path(path)
+    path, conf_path, bench = Path(path), Path(conf_path).resolve(), bench or alarms.SPEED_BENCH
     done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    machine = "speed-pool"
-    subprocess.run(["asv", "machine", "--yes", "--machine", machine], check=True, capture_output=True)
-    conf_path = Path(conf_path).resolve()
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=conf_path.parent, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    machine, asv = "speed-pool", [sys.executable, "-m", "asv"]
+    subprocess.run([*asv, "machine", "--yes", "--machine", machine], check=True, capture_output=True)
     for i in range(len(done), draws):
-        progress(f"measure-speed {i + 1}/{draws}: asv run --python=same -b '{alarms.SPEED_BENCH}' at {sha[:8]}")
+        progress(f"measure-speed {i + 1}/{draws}: asv run --python=same -b '{bench}' at {sha[:8]}")
         with tempfile.TemporaryDirectory(dir=conf_path.parent, prefix=".asv-speed-pool-") as tmp:
             # asv runs in the folder of its configuration: the derived one lives beside it
             conf = load_conf(conf_path)
@@ -293,9 +293,9 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF) -> list[
             derived = conf_path.parent / f".asv-speed-pool.{os.getpid()}.conf.json"
             derived.write_text(json.dumps(conf))
             try:
-                subprocess.run(["asv", "run", "--config", str(derived), "--machine", machine, "--python=same",
-                                "--set-commit-hash", sha, "--bench", alarms.SPEED_BENCH, "--show-stderr"],
-                               check=True)
+                subprocess.run([*asv, "run", "--config", str(derived), "--machine", machine, "--python=same",
+                                "--set-commit-hash", sha, "--bench", bench, "--show-stderr"],
+                               cwd=conf_path.parent, check=True)
             finally:
                 derived.unlink()
             values = {}

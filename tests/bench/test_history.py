@@ -183,3 +183,38 @@ def test_durations_per_family(repo, monkeypatch):
     (results_dir / "benchmarks.json").write_text(json.dumps(described))
     spent = history.durations(repo / "asv.conf.json", "box", c)
     assert spent == {"bench.Science": 12.5, "bench.Speed": 3.0, "bench.Science (setup_cache)": 100.0, "<build>": 7.0}
+
+
+SPEED_SUITE = '''
+class Throughput:
+    params = [["a", "b"]]
+    def track_x(self, p):
+        return {"a": 1.5, "b": 2.5}[p]
+
+class Simulation:
+    def track_y(self):
+        return 3.0
+
+class Other:
+    def track_z(self):
+        return 4.0
+'''
+
+
+def test_measure_speed_records_each_asv_run_and_resumes(tmp_path):
+    """Each draw is a whole ``asv run --python=same`` of the speed families on this commit;
+    its values are asv's, named as compare names them; the history is not touched, and a
+    second call resumes after the draws already written."""
+    repo = tmp_path / "repo"
+    init_repo(repo, conf())
+    sha = commit(repo, {"benchmarks/__init__.py": "", "benchmarks/bench_speed.py": SPEED_SUITE}, "suite")
+    out = tmp_path / "speed.jsonl"
+    history.measure_speed(out, 1, repo / "asv.conf.json", bench=r"bench_speed\.(Throughput|Simulation)\.")
+    history.measure_speed(out, 2, repo / "asv.conf.json", bench=r"bench_speed\.(Throughput|Simulation)\.")
+    draws = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(d["draw"], d["commit"]) for d in draws] == [(0, sha), (1, sha)]
+    for d in draws:
+        assert d["values"] == {"bench_speed.Throughput.track_x('a')": 1.5, "bench_speed.Throughput.track_x('b')": 2.5,
+                               "bench_speed.Simulation.track_y": 3.0}
+    assert not (repo / ".asv" / "results").exists()
+    assert sorted(p.name for p in repo.iterdir()) == [".git", ".gitignore", "asv.conf.json", "benchmarks"]
