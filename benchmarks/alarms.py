@@ -36,9 +36,21 @@ def median(values) -> float:
     return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
 
 
+#: A spread below this fraction of the values' size is the rounding of one number (float64
+#: sums of the same float32 values in another order, about 1e-16 of them): it is tracked as 0,
+#: since no relative threshold holds against a base of 0 and a head of rounding noise.
+NOISE = 1e-9
+
+
+def spread(values) -> float:
+    """max - min, 0 where that is rounding (:data:`NOISE`)."""
+    s = max(values) - min(values)
+    return 0.0 if s <= NOISE * max(abs(v) for v in values) else s
+
+
 STATISTICS = {
     "median": median,
-    "spread": lambda v: max(v) - min(v),
+    "spread": spread,
     # rates of seeds: the values are indicators (1 collapsed / failed, 0 not)
     "rate": lambda v: sum(v) / len(v),
 }
@@ -80,7 +92,7 @@ def round_up(t: float, digits: int = 3) -> float:
     if t <= 0:
         return 0.0
     scale = 10.0 ** (digits - 1 - math.floor(math.log10(t)))
-    c = math.ceil(t * scale) / scale
+    c = math.ceil(round(t * scale, 9)) / scale
     while c < t:
         c += 1.0 / scale
     return float(f"{c:.{digits}g}")
@@ -93,6 +105,54 @@ ONE_SEED = 0.3
 #: No threshold below this: float32 rounding of a mean moves a stage ratio by about 6e-8
 #: between instruction sets; an entry equal over seeds to that precision alarms on 1e-6.
 FLOOR = 1e-6
+
+
+def median_variance(n: int) -> float:
+    """Variance of the median of ``n`` (odd) standard normal draws: 1 for one, 0.4487 for three."""
+    if n == 1:
+        return 1.0
+    from scipy import integrate, stats
+
+    m = n // 2
+    c = math.factorial(n) / math.factorial(m) ** 2
+    v, _ = integrate.quad(lambda x: x * x * c * (stats.norm.cdf(x) * stats.norm.sf(x)) ** m * stats.norm.pdf(x),
+                          -12, 12)
+    return v
+
+
+def _log_scale(values, size: int) -> float | None:
+    """``s sqrt(2 v_size)``: the standard deviation of ln stat(A) - ln stat(B) for two new
+    medians of ``size`` redraws, with ``s`` the pool's standard deviation of ln value; None
+    where a value is not positive (no log-normal model)."""
+    if min(values) <= 0:
+        return None
+    logs = [math.log(v) for v in values]
+    mean = sum(logs) / len(logs)
+    s = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    return s * math.sqrt(2 * median_variance(size))
+
+
+def predicted_rate(values, size: int, t: float) -> float | None:
+    """The false-alarm rate of ``t`` for a *new* pair of medians of ``size`` redraws, under a
+    log-normal model of the redraws fitted to the pool: ``(ln a - ln b) / (s sqrt(2 v))``
+    follows Student's t with K - 1 degrees of freedom (a prediction: ``s`` is itself an
+    estimate from K values), and asv flags ``ln b - ln a > ln(1 + t)``. None without a model."""
+    from scipy import stats
+
+    scale = _log_scale(values, size)
+    if scale is None:
+        return None
+    return 0.0 if scale == 0 else float(stats.t.sf(math.log1p(t) / scale, len(values) - 1))
+
+
+def predictive_threshold(values, size: int, rate: float = RATE) -> float | None:
+    """The threshold whose :func:`predicted_rate` is ``rate``: ``ln(1 + t) = t_{1-rate, K-1} s sqrt(2 v)``."""
+    from scipy import stats
+
+    scale = _log_scale(values, size)
+    if scale is None:
+        return None
+    return math.expm1(float(stats.t.isf(rate, len(values) - 1)) * scale)
 
 
 def threshold_for_rate(values, stat: str, rate: float = RATE, size: int = 3) -> tuple[float, float]:
@@ -122,8 +182,8 @@ def _dose_repr(nphotons: float) -> str:
     return repr(float(nphotons))
 
 
-def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat: str | None) -> str:
-    """The regex of one entry (one pipeline, dose and statistic) of a science family."""
+def entry_name(family: str, quantity: str, pipeline: str, nphotons: float, stat: str | None) -> str:
+    """The name asv gives one entry (one pipeline, dose and statistic) of a science family."""
     from .common import MAIN_DOSE
 
     if family == "StageRatios":
@@ -135,12 +195,18 @@ def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat
         name = f"{module}.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)})"
     else:
         name = f"bench_science.{family}.track_{quantity}('{pipeline}', {_dose_repr(nphotons)}, '{stat}')"
-    return escape(name)
+    return name
 
 
-def escape(name: str) -> str:
-    """A regex matching the entry ``name`` literally (asv matches from its start)."""
-    return re.sub(r"([.()+*?\[\]])", r"\\\1", name)
+def regex_of(name: str) -> str:
+    """A regex matching the entry ``name`` and nothing longer (asv matches from the start; a
+    branch may follow an ``@``)."""
+    return re.sub(r"([.()+*?\[\]$^])", r"\\\1", name) + "(@.*)?$"
+
+
+def entry_regex(family: str, quantity: str, pipeline: str, nphotons: float, stat: str | None) -> str:
+    """The regex of one entry of a science family (:func:`entry_name`)."""
+    return regex_of(entry_name(family, quantity, pipeline, nphotons, stat))
 
 
 def pool_values(runs: dict, collapse_pearson: float) -> dict:
@@ -185,8 +251,7 @@ def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: floa
 
     The statistic of an entry is over as many seeds as the suite runs at its dose
     (``suite_seeds`` at the main dose, one elsewhere, where no spread is tracked:
-    common.seeds_at). A rate of seeds no threshold holds at ``rate`` gets :data:`ONE_SEED`,
-    with its own false-alarm rate. ScienceCost's entries are medians over the same seeds."""
+    common.seeds_at). ScienceCost's entries are medians over the same seeds. See :func:`row`."""
     from .common import MAIN_DOSE, seeds_at
 
     rows = []
@@ -197,16 +262,44 @@ def derive(runs: dict, collapse_pearson: float, suite_seeds: int = 3, rate: floa
         stats = ([None] if family in ("Collapse", "Failures", "ScienceCost")
                  else ["median", "spread"] if size > 1 else ["median"])
         for stat in stats:
-            row = {"regex": entry_regex(family, quantity, pipeline, dose, stat), "k": len(values),
-                   "min": min(values), "max": max(values), "median": median(values), "size": size}
-            if len(values) < 2 * size:
-                raise ValueError(f"{row['regex']}: {len(values)} redraws in the pool, two sets of {size} needed")
-            t, alpha = threshold_for_rate(values, stat or ("median" if family == "ScienceCost" else "rate"), rate, size)
-            if math.isinf(t):
-                pairs = pair_statistics(values, "rate", size)
-                t, alpha, row["why"] = ONE_SEED, false_alarm_rate(pairs, ONE_SEED), f"no threshold holds {rate:.0%}"
-            rows.append({**row, "threshold": t, "rate": alpha})
+            statistic = stat or ("median" if family == "ScienceCost" else "rate")
+            rows.append(row(entry_name(family, quantity, pipeline, dose, stat), values, statistic, size, rate))
     return rows
+
+
+def row(entry: str, values: list, stat: str, size: int, rate: float = RATE) -> dict:
+    """The threshold of one entry, whose statistic ``stat`` is over ``size`` redraws, from a
+    pool of them (``values``): the larger of
+
+    - the smallest whose rate *in the pool* (every pair of disjoint draws) is at most ``rate``;
+    - for a median of positive values, the one whose rate for a *new* pair is ``rate`` under a
+      log-normal model fitted to the pool (:func:`predicted_rate`; the pool's own rate
+      underestimates a new pair's: the pool's largest ratios are not the largest to come).
+
+    Where no finite threshold holds ``rate`` in the pool (a statistic that is 0 in some draws
+    and not in others: every relative threshold fires on a base of 0), a rate of seeds gets
+    :data:`ONE_SEED` (it fires on one collapsed, failed or recovered seed more) and a median or
+    spread the largest finite ratio of the pool (it fires only from a base of 0); the rate is
+    stated, above ``rate``, with the reason."""
+    out = {"entry": entry, "regex": regex_of(entry), "k": len(values), "min": min(values), "max": max(values),
+           "median": median(values), "size": size, "stat": stat}
+    t, alpha = threshold_for_rate(values, stat, rate, size)
+    pairs = None
+    if math.isinf(t):
+        pairs = pair_statistics(values, stat, size)
+        finite = [b / a for a, b in pairs if a > 0]
+        t = ONE_SEED if stat == "rate" else round_up(max(max(finite, default=1.0) - 1.0, FLOOR))
+        alpha = false_alarm_rate(pairs, t)
+        out["why"] = (f"no threshold holds {rate:.0%} in the pool: fires on one seed more" if stat == "rate"
+                      else f"the statistic is 0 in {sum(a == 0 for a, _ in pairs) / len(pairs):.0%} of the pool's "
+                           f"draws and no relative threshold holds against 0")
+    if stat == "median":
+        t_new = predictive_threshold(values, size, rate)
+        if t_new is not None and round_up(max(t_new, FLOOR)) > t:
+            t = round_up(max(t_new, FLOOR))
+            alpha = false_alarm_rate(pairs or pair_statistics(values, stat, size), t)
+        out["predicted"] = predicted_rate(values, size, t)
+    return {**out, "threshold": t, "rate": alpha}
 
 
 #: The speed families whose thresholds come from whole asv runs redrawn on one commit
@@ -223,14 +316,7 @@ def derive_speed(draws: list[dict], rate: float = RATE) -> list[dict]:
         for entry, v in draw["values"].items():
             if v is not None and math.isfinite(v):
                 values.setdefault(entry, []).append(v)
-    rows = []
-    for entry, vs in sorted(values.items()):
-        if len(vs) < 2:
-            raise ValueError(f"{entry}: {len(vs)} finite draws in the pool, two needed")
-        t, alpha = threshold_for_rate(vs, "median", rate, 1)
-        rows.append({"regex": escape(entry), "k": len(vs), "min": min(vs), "max": max(vs), "median": median(vs),
-                     "size": 1, "threshold": t, "rate": alpha})
-    return rows
+    return [row(entry, vs, "median", 1, rate) for entry, vs in sorted(values.items())]
 
 
 BLOCKS = {
@@ -254,14 +340,16 @@ def conf_block(rows: list[dict], source: str, kind: str = "science", indent: str
     between = between.replace("\n", "\n" + indent)
     lines = [indent + begin,
              f"{indent}// Derived from {source}: per entry, the smallest threshold (3 significant figures) whose",
-             f"{indent}// false-alarm rate, {between}, is at most {RATE:.0%} (benchmarks/alarms.py).",
-             f"{indent}// K: draws in the pool."]
-    for row in rows:
-        pool = f"K={row['k']}, values {row['min']:.3g}..{row['max']:.3g}, median {row['median']:.3g}"
-        why = f"; {row['why']}: fires on one seed more" if row.get("why") else ""
-        lines.append(f"{indent}// false-alarm rate {row['rate']:.4f}{why}; {pool}")
-        regex = row["regex"].replace("\\", "\\\\")  # a JSON string
-        lines.append(f'{indent}"{regex}": {row["threshold"]!r},')
+             f"{indent}// false-alarm rate, {between}, is at most {RATE:.0%} (benchmarks/alarms.py):",
+             f"{indent}// in the pool (every pair of disjoint draws) and, for a median, predicted for a new pair",
+             f"{indent}// (log-normal fit, Student's t with K - 1 degrees of freedom). K: draws in the pool."]
+    for r in rows:
+        pool = f"K={r['k']}, values {r['min']:.3g}..{r['max']:.3g}, median {r['median']:.3g}"
+        predicted = f", {r['predicted']:.4f} predicted" if r.get("predicted") is not None else ""
+        why = f" ({r['why']})" if r.get("why") else ""
+        lines.append(f"{indent}// false-alarm rate {r['rate']:.4f} in the pool{predicted}{why}; {pool}")
+        regex = r["regex"].replace("\\", "\\\\")  # a JSON string
+        lines.append(f'{indent}"{regex}": {r["threshold"]!r},')
     lines.append(indent + end)
     return "\n".join(lines)
 
@@ -273,8 +361,4 @@ def write_block(conf_text: str, block: str, kind: str = "science") -> str:
         raise ValueError(f"asv.conf.json: no {kind} block ({begin!r} ... {end!r}) to replace")
     start = conf_text.rindex("\n", 0, conf_text.index(begin)) + 1
     stop = conf_text.index("\n", conf_text.index(end)) + 1
-    rest = conf_text[stop:]
-    if re.match(r"(\s*//[^\n]*\n)*\s*}", rest):  # the object's last entry: no comma after it in JSON
-        head, comma, tail = block.rpartition(",\n")
-        block = head + "\n" + tail if comma else block
-    return conf_text[:start] + block + "\n" + rest
+    return conf_text[:start] + block + "\n" + conf_text[stop:]  # asv reads JSON5: a last comma is fine

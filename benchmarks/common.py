@@ -391,14 +391,17 @@ def distribution(values: list, failed: int = 0) -> dict:
     reported NaN or infinity makes the statistic NaN); ``failed``: how many runs failed. A failed run has no value, and a median
     of the survivors would track them as if nothing had happened: with any failed run the
     median and the spread are NaN (and ``nox -s compare`` fails on a NaN where the base had a
-    number). Spread: max - min, NaN with fewer than two values."""
+    number). Spread: max - min (0 where that is rounding: alarms.spread), NaN with fewer than
+    two values."""
+    from .alarms import spread
+
     given = [float(v) for v in values if v is not None]
     finite = sorted(v for v in given if math.isfinite(v))
     n = len(finite)
     if failed or not finite or len(finite) < len(given):  # a reported NaN or inf: no statistic
         return {"median": math.nan, "spread": math.nan, "n": n, "failed": failed}
     median = finite[n // 2] if n % 2 else 0.5 * (finite[n // 2 - 1] + finite[n // 2])
-    return {"median": median, "spread": finite[-1] - finite[0] if n > 1 else math.nan, "n": n, "failed": 0}
+    return {"median": median, "spread": spread(finite) if n > 1 else math.nan, "n": n, "failed": 0}
 
 
 def collapsed(metrics: dict, threshold: float) -> bool:

@@ -43,6 +43,14 @@ def load_conf(path: str | Path = CONF) -> dict:
     return load_json(str(path), js_comments=True)
 
 
+def load_conf_text(text: str) -> dict:
+    """:func:`load_conf` of a configuration's text."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "asv.conf.json"
+        path.write_text(text)
+        return load_conf(path)
+
+
 def threshold_for(name: str, thresholds: dict, default: float) -> float:
     """The threshold of a benchmark entry ``name(params)``, as asv's regression detection picks
     it: the largest of those whose regex matches the start of the name, else ``default``."""
@@ -280,8 +288,14 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF, bench: s
 
     path, conf_path, bench = Path(path), Path(conf_path).resolve(), bench or alarms.SPEED_BENCH
     done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=conf_path.parent, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    git = lambda *a: subprocess.run(["git", *a], cwd=conf_path.parent, capture_output=True, text=True,  # noqa: E731
+                                    check=True).stdout.strip()
+    sha = git("rev-parse", "HEAD")
+    # --python=same runs the code this Python imports: the working tree, labelled HEAD
+    if git("status", "--porcelain", "--untracked-files=no", "--", "src", "benchmarks"):
+        raise SystemExit("measure-speed: src/ or benchmarks/ differ from HEAD; commit them first")
+    if done and done[-1]["commit"] != sha:
+        raise SystemExit(f"measure-speed: {path} holds draws of {done[-1]['commit'][:8]}, not of HEAD {sha[:8]}")
     machine, asv = "speed-pool", [sys.executable, "-m", "asv"]
     subprocess.run([*asv, "machine", "--yes", "--machine", machine], check=True, capture_output=True)
     for i in range(len(done), draws):
@@ -395,8 +409,11 @@ def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, su
     seeds = sorted({int(k.rsplit("|", 1)[1]) for k in runs})
     blocks = {"science": (alarms.conf_block(rows, f"{Path(pool).name} (seeds {seeds[0]}..{seeds[-1]}, "
                                                   f"{len(runs)} runs)"), len(rows))}
+    speed_rows = []
     if speed:
         draws = [json.loads(line) for line in Path(speed).read_text().splitlines()]
+        if len({d["commit"] for d in draws}) != 1:
+            raise SystemExit(f"{speed}: draws of several commits; a pool is one commit's")
         speed_rows = alarms.derive_speed(draws)
         source = f"{Path(speed).name} ({len(draws)} asv runs of {draws[0]['commit'][:8]})"
         blocks["speed"] = (alarms.conf_block(speed_rows, source, "speed"), len(speed_rows))
@@ -404,6 +421,11 @@ def thresholds(pool: Path, conf_path: str | Path = CONF, write: bool = False, su
     for kind, (block, n) in blocks.items():
         print(block)
         text = alarms.write_block(text, block, kind)
+    in_force = load_conf_text(text)["regressions_thresholds"]
+    overridden = [r["entry"] for r in rows + speed_rows
+                  if threshold_for(r["entry"], in_force, None) != r["threshold"]]
+    if overridden:  # asv takes the largest match: a broad entry outside the blocks wins
+        raise SystemExit("another threshold overrides the derived one of: " + ", ".join(overridden))
     if write:
         write_atomic(Path(conf_path), text.encode())
         print("wrote " + " and ".join(f"the {n} {kind} thresholds" for kind, (_, n) in blocks.items())

@@ -201,10 +201,11 @@ class Other:
 '''
 
 
-def test_measure_speed_records_each_asv_run_and_resumes(tmp_path):
+def test_measure_speed_records_each_asv_run_and_resumes(tmp_path, monkeypatch):
     """Each draw is a whole ``asv run --python=same`` of the speed families on this commit;
     its values are asv's, named as compare names them; the history is not touched, and a
     second call resumes after the draws already written."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # asv machine writes ~/.asv-machine.json
     repo = tmp_path / "repo"
     init_repo(repo, conf())
     sha = commit(repo, {"benchmarks/__init__.py": "", "benchmarks/bench_speed.py": SPEED_SUITE}, "suite")
@@ -217,4 +218,8 @@ def test_measure_speed_records_each_asv_run_and_resumes(tmp_path):
         assert d["values"] == {"bench_speed.Throughput.track_x('a')": 1.5, "bench_speed.Throughput.track_x('b')": 2.5,
                                "bench_speed.Simulation.track_y": 3.0}
     assert not (repo / ".asv" / "results").exists()
+    # a pool is one commit's: another commit does not resume it
+    commit(repo, {"f": "x"}, "next")
+    with pytest.raises(SystemExit, match="not of HEAD"):
+        history.measure_speed(out, 3, repo / "asv.conf.json", bench=r"bench_speed\.(Throughput|Simulation)\.")
     assert sorted(p.name for p in repo.iterdir()) == [".git", ".gitignore", "asv.conf.json", "benchmarks"]
