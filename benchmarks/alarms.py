@@ -19,6 +19,7 @@ Standard library only: asv imports the suite's modules in every benchmarked envi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -155,6 +156,30 @@ def predictive_threshold(values, size: int, rate: float = RATE) -> float | None:
     return math.expm1(float(stats.t.isf(rate, len(values) - 1)) * scale)
 
 
+@functools.lru_cache(maxsize=None)
+def _range_ratios(size: int):
+    """Sorted ratios R_B / R_A of two independent ranges (max - min) of ``size`` standard
+    normal draws, 10^6 of them drawn with :data:`PAIR_SEED`: for normal redraws of any mean and
+    standard deviation, the ratio of two spreads has this distribution (the sd cancels)."""
+    import numpy as np
+
+    x = np.random.default_rng(PAIR_SEED).standard_normal((2, 1_000_000, size))
+    r = x.max(axis=2) - x.min(axis=2)
+    return np.sort(r[1] / r[0])
+
+
+def spread_predicted_rate(size: int, t: float) -> float:
+    """The false-alarm rate of ``t`` for a new pair of spreads of ``size`` normal redraws."""
+    ratios = _range_ratios(size)
+    return float(1.0 - ratios.searchsorted(1.0 + t, side="right") / len(ratios))
+
+
+def spread_threshold(size: int, rate: float = RATE) -> float:
+    """The threshold whose :func:`spread_predicted_rate` is ``rate`` (about 8.9 for 3 redraws at 1%)."""
+    ratios = _range_ratios(size)
+    return float(ratios[math.ceil((1.0 - rate) * len(ratios)) - 1]) - 1.0
+
+
 def threshold_for_rate(values, stat: str, rate: float = RATE, size: int = 3) -> tuple[float, float]:
     """``(t, its false-alarm rate)``: the smallest relative threshold of three significant
     figures (at least :data:`FLOOR` for a median or spread) whose rate is at most ``rate``; ``t = inf`` where no
@@ -274,7 +299,8 @@ def row(entry: str, values: list, stat: str, size: int, rate: float = RATE) -> d
     - the smallest whose rate *in the pool* (every pair of disjoint draws) is at most ``rate``;
     - for a median of positive values, the one whose rate for a *new* pair is ``rate`` under a
       log-normal model fitted to the pool (:func:`predicted_rate`; the pool's own rate
-      underestimates a new pair's: the pool's largest ratios are not the largest to come).
+      underestimates a new pair's: the pool's largest ratios are not the largest to come);
+      for a spread of values that vary, the one under a normal model (:func:`spread_threshold`).
 
     Where no finite threshold holds ``rate`` in the pool (a statistic that is 0 in some draws
     and not in others: every relative threshold fires on a base of 0), a rate of seeds gets
@@ -293,12 +319,15 @@ def row(entry: str, values: list, stat: str, size: int, rate: float = RATE) -> d
         out["why"] = (f"no threshold holds {rate:.0%} in the pool: fires on one seed more" if stat == "rate"
                       else f"the statistic is 0 in {sum(a == 0 for a, _ in pairs) / len(pairs):.0%} of the pool's "
                            f"draws and no relative threshold holds against 0")
-    if stat == "median":
-        t_new = predictive_threshold(values, size, rate)
+    model = {"median": lambda: (predictive_threshold(values, size, rate), lambda t: predicted_rate(values, size, t)),
+             "spread": lambda: ((spread_threshold(size, rate), lambda t: spread_predicted_rate(size, t))
+                                if spread(values) > 0 else (None, None))}
+    if stat in model:
+        t_new, predicted = model[stat]()
         if t_new is not None and round_up(max(t_new, FLOOR)) > t:
             t = round_up(max(t_new, FLOOR))
             alpha = false_alarm_rate(pairs or pair_statistics(values, stat, size), t)
-        out["predicted"] = predicted_rate(values, size, t)
+        out["predicted"] = predicted(t) if predicted else None
     return {**out, "threshold": t, "rate": alpha}
 
 
@@ -341,8 +370,9 @@ def conf_block(rows: list[dict], source: str, kind: str = "science", indent: str
     lines = [indent + begin,
              f"{indent}// Derived from {source}: per entry, the smallest threshold (3 significant figures) whose",
              f"{indent}// false-alarm rate, {between}, is at most {RATE:.0%} (benchmarks/alarms.py):",
-             f"{indent}// in the pool (every pair of disjoint draws) and, for a median, predicted for a new pair",
-             f"{indent}// (log-normal fit, Student's t with K - 1 degrees of freedom). K: draws in the pool."]
+             f"{indent}// in the pool (every pair of disjoint draws) and predicted for a new pair: for a median,",
+             f"{indent}// from a log-normal fit (Student's t, K - 1 degrees of freedom); for a spread, for normal",
+             f"{indent}// redraws (the ratio of two ranges). K: draws in the pool."]
     for r in rows:
         pool = f"K={r['k']}, values {r['min']:.3g}..{r['max']:.3g}, median {r['median']:.3g}"
         predicted = f", {r['predicted']:.4f} predicted" if r.get("predicted") is not None else ""

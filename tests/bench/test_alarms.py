@@ -268,3 +268,17 @@ def test_a_mixed_rate_of_seeds_fires_on_one_seed_more():
     row = rows[alarms.entry_regex("Collapse", "collapse_rate", "legacy", 1e9, None)]
     assert row["threshold"] == alarms.ONE_SEED and "no threshold holds" in row["why"]
     assert row["rate"] > 0.01
+
+
+def test_spread_threshold_holds_the_rate_for_normal_redraws():
+    """Two spreads (ranges) of 3 normal redraws: the ratio's 99th percentile, checked on an
+    independent simulation (other draws, other sd); the old rule's threshold of 1.0 (about
+    two standard deviations of a spread) fires on about a fifth of redraws."""
+    import numpy as np
+
+    t = alarms.spread_threshold(3)
+    x = 0.3 * np.random.default_rng(7).standard_normal((2, 400_000, 3)) + 5.0
+    r = x.max(axis=2) - x.min(axis=2)
+    assert np.mean(r[0] < r[1] / (1 + t)) == pytest.approx(0.01, abs=0.0006)
+    assert alarms.spread_predicted_rate(3, t) == pytest.approx(0.01, abs=1e-4)
+    assert np.mean(r[0] < r[1] / 2.0) == pytest.approx(0.20, abs=0.01)
