@@ -282,3 +282,16 @@ def test_spread_threshold_holds_the_rate_for_normal_redraws():
     assert np.mean(r[0] < r[1] / (1 + t)) == pytest.approx(0.01, abs=0.0006)
     assert alarms.spread_predicted_rate(3, t) == pytest.approx(0.01, abs=1e-4)
     assert np.mean(r[0] < r[1] / 2.0) == pytest.approx(0.20, abs=0.01)
+
+
+def test_a_spread_of_rounding_is_zero_and_a_small_real_one_is_kept():
+    """Legacy's chain product over seeds: the same float32 numbers summed in another order,
+    0.0726 +- 1e-17; tracked as 0 (else a relative threshold fires on noise). The Poisson
+    stage's real spread, 1.6e-6 of its value, stays."""
+    x = 0.07259999999999999
+    noisy = [x, x + 1.4e-17, x + 2.8e-17]
+    assert max(noisy) > min(noisy) and alarms.spread(noisy) == 0.0
+    assert common.distribution(noisy)["spread"] == 0.0
+    poisson = [2.87, 2.87 * (1 + 1.6e-6), 2.87 * (1 - 1e-6)]
+    assert alarms.spread(poisson) == pytest.approx(2.87 * 2.6e-6)
+    assert common.distribution(poisson)["spread"] == pytest.approx(2.87 * 2.6e-6)

@@ -218,8 +218,8 @@ def test_measure_speed_records_each_asv_run_and_resumes(tmp_path, monkeypatch):
         assert d["values"] == {"bench_speed.Throughput.track_x('a')": 1.5, "bench_speed.Throughput.track_x('b')": 2.5,
                                "bench_speed.Simulation.track_y": 3.0}
     assert not (repo / ".asv" / "results").exists()
+    assert sorted(p.name for p in repo.iterdir()) == [".git", ".gitignore", "asv.conf.json", "benchmarks"]
     # a pool is one commit's: another commit does not resume it
     commit(repo, {"f": "x"}, "next")
     with pytest.raises(SystemExit, match="not of HEAD"):
         history.measure_speed(out, 3, repo / "asv.conf.json", bench=r"bench_speed\.(Throughput|Simulation)\.")
-    assert sorted(p.name for p in repo.iterdir()) == [".git", ".gitignore", "asv.conf.json", "benchmarks"]
