@@ -12,9 +12,13 @@ The rate is computed from a pool of K redraws of every run (seeds 0..K-1; ``pyth
 benchmarks.history measure``): over the ordered pairs of disjoint seed sets (A, B) of the
 suite's size, the fraction with ``stat(A) < stat(B) / (1 + t)``. Exactly, by enumerating
 every pair where there are at most :data:`MAX_PAIRS`, else from that many pairs drawn with
-a fixed seed. The threshold for a rate is the smallest ``t`` whose rate is at most it.
+a fixed seed. The pool's own rate underestimates a new pair's (its largest ratios are not
+the largest to come), so a median's threshold must also hold the rate for a new pair under a
+log-normal fit of the pool, and a spread's under normal redraws (:func:`row`). The speed
+families' pools are whole asv runs of one commit (``measure-speed``), one draw each.
 
-Standard library only: asv imports the suite's modules in every benchmarked environment.
+Standard library at import time (asv imports the suite's modules in every benchmarked
+environment); scipy and numpy only inside the functions that derive thresholds.
 """
 
 from __future__ import annotations
@@ -360,7 +364,6 @@ BLOCKS = {
         "between two asv runs of one commit on this machine (for a timing, an upper bound: compare also\n"
         "// asks asv's significance test of the two runs' samples)"),
 }
-BEGIN, END = BLOCKS["science"][:2]
 
 
 def conf_block(rows: list[dict], source: str, kind: str = "science", indent: str = "        ") -> str:
