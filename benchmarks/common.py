@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .alarms import spread
+
 PROFILE = os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
 try:
     THREADS = int(os.environ.get("PTYCHOBENCH_THREADS", "2"))
@@ -393,8 +395,6 @@ def distribution(values: list, failed: int = 0) -> dict:
     median and the spread are NaN (and ``nox -s compare`` fails on a NaN where the base had a
     number). Spread: max - min (0 where that is rounding: alarms.spread), NaN with fewer than
     two values."""
-    from .alarms import spread
-
     given = [float(v) for v in values if v is not None]
     finite = sorted(v for v in given if math.isfinite(v))
     n = len(finite)

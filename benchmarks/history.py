@@ -58,6 +58,22 @@ def threshold_for(name: str, thresholds: dict, default: float) -> float:
     return max(matched) if matched else default
 
 
+def result_rows(results_dir: str | Path, machine: str, commit: str):
+    """``(entry, environment, value, (stats, samples), version)`` of every entry asv recorded
+    for ``commit`` (a full hash) on ``machine``, named as asv names them (``name(params)``)."""
+    from asv.commands.compare import unroll_result
+    from asv.results import iter_results_for_machine_and_hash
+
+    for result in iter_results_for_machine_and_hash(str(results_dir), machine, commit):
+        for key in result.get_all_result_keys():
+            params = result.get_result_params(key)
+            version = result.benchmark_version.get(key)
+            for entry, value, stats, samples in unroll_result(
+                    key, params, result.get_result_value(key, params), result.get_result_stats(key, params),
+                    result.get_result_samples(key, params)):
+                yield entry, result.env_name, value, (stats, samples), version
+
+
 def compare(conf_path: str | Path, machine: str, base: str, head: str, default: float = 0.10,
             cache: Path | None = None) -> int:
     """Print every tracked entry of ``base`` vs ``head`` with its family's threshold; 1 when one
@@ -70,10 +86,9 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
     tests/bench/test_history.py fails if they change). The seeds that failed, and why, come
     from the science cache on this host (``cache``: ``.asv/cache`` beside the configuration).
     """
-    from asv.commands.compare import _is_result_better, _isna, unroll_result
+    from asv.commands.compare import _is_result_better, _isna
     from asv.config import Config
     from asv.repo import get_repo
-    from asv.results import iter_results_for_machine_and_hash
 
     from .common import failures_of
 
@@ -84,15 +99,9 @@ def compare(conf_path: str | Path, machine: str, base: str, head: str, default: 
     for which, name in (("base", base), ("head", head)):
         commits[which] = commit = repo.get_hash_from_name(name)
         found = False
-        for result in iter_results_for_machine_and_hash(conf.results_dir, machine, commit):
-            for key in result.get_all_result_keys():
-                params = result.get_result_params(key)
-                version = result.benchmark_version.get(key)
-                for entry, value, stats, samples in unroll_result(
-                        key, params, result.get_result_value(key, params), result.get_result_stats(key, params),
-                        result.get_result_samples(key, params)):
-                    rows.setdefault((entry, result.env_name), {})[which] = (value, (stats, samples), version)
-                    found = True
+        for entry, env, value, stats_samples, version in result_rows(conf.results_dir, machine, commit):
+            rows.setdefault((entry, env), {})[which] = (value, stats_samples, version)
+            found = True
         if not found:
             raise SystemExit(f"no results for {name} ({commit[:8]}) on machine {machine!r} in {conf.results_dir}")
     failed_seeds = failures_of(commits["head"], cache or Path(conf_path).resolve().parent / ".asv" / "cache")
@@ -280,9 +289,6 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF, bench: s
     "machine", "values": {entry: value}}``), resuming after the draws already there. Each run
     is a whole asv run of its own (its own processes, asv's own sampling), as one commit's
     pass is; the results go to a temporary folder, not into the history."""
-    from asv.commands.compare import unroll_result
-    from asv.results import iter_results_for_machine_and_hash
-
     from . import alarms
     from .common import progress
 
@@ -298,11 +304,11 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF, bench: s
         raise SystemExit(f"measure-speed: {path} holds draws of {done[-1]['commit'][:8]}, not of HEAD {sha[:8]}")
     machine, asv = "speed-pool", [sys.executable, "-m", "asv"]
     subprocess.run([*asv, "machine", "--yes", "--machine", machine], check=True, capture_output=True)
+    conf = load_conf(conf_path)
     for i in range(len(done), draws):
         progress(f"measure-speed {i + 1}/{draws}: asv run --python=same -b '{bench}' at {sha[:8]}")
         with tempfile.TemporaryDirectory(dir=conf_path.parent, prefix=".asv-speed-pool-") as tmp:
             # asv runs in the folder of its configuration: the derived one lives beside it
-            conf = load_conf(conf_path)
             conf["results_dir"] = str(Path(tmp) / "results")
             derived = conf_path.parent / f".asv-speed-pool.{os.getpid()}.conf.json"
             derived.write_text(json.dumps(conf))
@@ -312,14 +318,7 @@ def measure_speed(path: Path, draws: int, conf_path: str | Path = CONF, bench: s
                                cwd=conf_path.parent, check=True)
             finally:
                 derived.unlink()
-            values = {}
-            for result in iter_results_for_machine_and_hash(conf["results_dir"], machine, sha):
-                for key in result.get_all_result_keys():
-                    params = result.get_result_params(key)
-                    for entry, value, _, _ in unroll_result(key, params, result.get_result_value(key, params),
-                                                            result.get_result_stats(key, params),
-                                                            result.get_result_samples(key, params)):
-                        values[entry] = value
+            values = {entry: value for entry, _, value, _, _ in result_rows(conf["results_dir"], machine, sha)}
         if not values:
             raise SystemExit(f"asv recorded no speed results at {sha[:8]}")
         draw = {"draw": i, "commit": sha, "machine": machine, "values": values}
@@ -361,7 +360,7 @@ def spread_table(data: dict) -> dict:
 
 def durations(conf_path: str | Path, machine: str, commit: str) -> dict:
     """Seconds a commit's asv pass spent per family (``module.Class``: its benchmarks and its
-    ``setup_cache``), and building the commit (``<build>``), from asv's own records (the
+    ``setup_cache``), and building the commit (``<build>``, where asv records it), from asv's own records (the
     ``duration`` column and ``durations`` of the results file; a ``setup_cache`` shared by
     several classes is named after all of them)."""
     from asv.config import Config
