@@ -47,3 +47,9 @@ class TrainingDivergedError(PtychoBenchError, FloatingPointError):
         super().__init__(
             f"training loss became {loss} at epoch {epoch}, batch {batch}; run stopped"
         )
+
+
+class UpstreamError(PtychoBenchError):
+    """A problem with the original's code as a run of the suite: a path that is not a PtychoPINN
+    checkout, a commit that does not exist or lies outside every era, an environment that cannot be
+    built, a worker that crashed, was killed or lacks a stage. The message names which."""
