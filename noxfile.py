@@ -7,6 +7,7 @@
     nox -s parity            # the parity suite on the smoke profile; prints its report folder last
     nox -s reproduce -- [--seeds 0-2] [--runs KEY,...]   # the investigation's configuration over seeds
     nox -s interventions -- [--profile smoke] [--seeds 0-2] [--interventions KEY,...]   # one experiment per hypothesis
+    nox -s upstream -- [--repo BUNDLE --commit REV | --checkout PATH] [--profile smoke] [--compare]   # the original
     nox -s tests             # the whole test suite (unit tests + parity suite)
     nox -s bench -- RANGE [asv options]   # asv over commits (default: HEAD); A..B includes A
     nox -s compare -- BASE HEAD            # both benchmarked; non-zero exit when a family's threshold is passed
@@ -49,10 +50,17 @@ def install(session: nox.Session) -> None:
     session.install("--no-deps", "-e", ".")
 
 
+def upstream_environments(session: nox.Session) -> None:
+    """The original's era environments (requirements/upstream/*.lock), built once into
+    ``~/.cache/ptychobench/envs`` (``$PTYCHOBENCH_CACHE``) and reused while their lock is unchanged."""
+    session.run("python", "-m", "ptychobench.upstream.envs", env=ENV)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite: unit tests, then the parity suite (posargs go to pytest)."""
     install(session)
+    upstream_environments(session)
     session.run("pytest", *(session.posargs or ["tests"]), env=ENV)
 
 
@@ -81,6 +89,17 @@ def interventions(session: nox.Session) -> None:
     seed; posargs go to ``ptychobench intervene``). The report path is the last line."""
     install(session)
     session.run("ptychobench", "intervene", *session.posargs, env={**ENV, "PTYCHOBENCH_REPORTS": REPORTS})
+
+
+@nox.session(default=False)
+def upstream(session: nox.Session) -> None:
+    """The original PtychoPINN through the same stages, in its own era environment, compared with
+    our data path stage by stage (posargs go to ``ptychobench upstream``; default: the bundle's
+    dose_experiments tip on the smoke profile). The draw folder is the last line."""
+    install(session)
+    upstream_environments(session)
+    session.run("ptychobench", "upstream", *(session.posargs or ["--profile", "smoke", "--compare"]),
+                env={**ENV, "PTYCHOBENCH_REPORTS": REPORTS})
 
 
 LOCKS = {

@@ -6,6 +6,8 @@
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
     ptychobench intervene [--profile smoke] [--seeds 0-2] [--interventions KEY,...] [--pipelines NAME,...]
     ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
+    ptychobench upstream [--checkout PATH | --repo PATH_OR_BUNDLE --commit REV] [--flow dose|modern]
+                         [--profile tiny] [--draws K] [--compare] [--out DIR]
     ptychobench env
 
 Errors of ours (bad configuration, bad data, a diverged training) end with one line on
@@ -352,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "$PTYCHOBENCH_REPORTS/interventions/PROFILE, reports/ without it; resumes there)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_intervene)
+
+    from .upstream import command as upstream_command
+    upstream_command.add_parser(sub)
 
     p = sub.add_parser("env", help="print the provenance record of this machine")
     common(p)

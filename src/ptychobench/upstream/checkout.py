@@ -70,16 +70,16 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
 def validate_tree(path: Path, what: str) -> None:
     """Raise unless ``path`` holds a PtychoPINN ``ptycho`` package."""
     if not path.is_dir():
-        raise UpstreamError(f"{what} {path}: no such folder")
+        raise UpstreamError(f"{what}: no such folder")
     missing = [m for m in MARKERS if not (path / m).is_file()]
     if missing:
-        raise UpstreamError(f"{what} {path}: not a PtychoPINN checkout ({', '.join(missing)} missing)")
+        raise UpstreamError(f"{what}: not a PtychoPINN checkout ({', '.join(missing)} missing)")
 
 
 def from_work_tree(path: str | os.PathLike) -> Checkout:
     """A work tree as it is; its commit and date are read from git when it is a clone."""
     p = Path(path).resolve()
-    validate_tree(p, "--checkout")
+    validate_tree(p, f"--checkout {p}")
     commit = date = subject = None
     if (p / ".git").exists():
         proc = subprocess.run(["git", "-C", str(p), "log", "-1", "--format=%H%x00%as%x00%s"],
@@ -137,21 +137,25 @@ def from_commit(repo: str | os.PathLike, rev: str) -> Checkout:
     date, subject = _git(r, "log", "-1", "--format=%as%x00%s", sha).split("\x00")
     note = _git(r, "notes", "--ref=upstream", "show", sha, check=False)
     upstream = note.split()[1] if note.startswith("upstream ") and len(note.split()) > 1 else None
+    if date < EARLIEST:
+        raise UpstreamError(f"--commit {rev} ({upstream or sha}, {date}) is outside every era: {envs.ERA_TABLE}")
     target = envs.cache_root() / "checkouts" / sha
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=sha[:12] + ".", dir=target.parent))
-        archive = subprocess.run(["git", "-C", str(r), "archive", "--format=tar", sha], capture_output=True)
-        if archive.returncode != 0:
+        try:
+            archive = subprocess.run(["git", "-C", str(r), "archive", "--format=tar", sha], capture_output=True)
+            if archive.returncode != 0:
+                raise UpstreamError(f"--commit {rev}: git archive failed: {archive.stderr.decode()[:300]}")
+            with tempfile.TemporaryFile() as fh:
+                fh.write(archive.stdout)
+                fh.seek(0)
+                with tarfile.open(fileobj=fh) as tar:
+                    tar.extractall(tmp, filter="data")
+            validate_tree(tmp, f"--commit {rev} ({sha[:12]}) of {repo}")
+            os.replace(tmp, target)
+        finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise UpstreamError(f"--commit {rev}: git archive failed: {archive.stderr.decode()[:300]}")
-        with tempfile.TemporaryFile() as fh:
-            fh.write(archive.stdout)
-            fh.seek(0)
-            with tarfile.open(fileobj=fh) as tar:
-                tar.extractall(tmp, filter="data")
-        os.replace(tmp, target)
-    validate_tree(target, f"--commit {rev} ({sha[:12]})")
     return Checkout(target, sha, upstream, date, subject, source=f"{repo} @ {rev}")
 
 

@@ -73,7 +73,8 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
            "--threads", str(threads), "--info", json.dumps(info), *worker_args(flow, profile)]
     limit = timeout_s or TIMEOUT_S.get(profile.name, 3600)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
-           "OMP_NUM_THREADS": str(threads), "PYTHONPATH": ""}
+           "OMP_NUM_THREADS": str(threads), "PYTHONPATH": "",
+           "PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ written into the checkout
     if era == "tf221":  # the original is Keras 2 code: tf.keras must be tf-keras (facts §11)
         env["TF_USE_LEGACY_KERAS"] = "1"
     log(f"[upstream] {flow} flow of {_label(checkout)} ({checkout.date or 'undated'}) in {era}, "

@@ -38,6 +38,11 @@ def head_metrics(object_patch: np.ndarray, N: int, amp_activation: str = "sigmoi
             "output_level": float(central.mean(dtype=np.float64))}
 
 
+def num(value) -> float:
+    """A captured scalar as a float; NaN where the worker had none (JSON null)."""
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
 def _dose(record: dict, a: dict, rec: StageRecorder):
     s = record["scalars"]
     norm, s_c, s_sim = s["norm_Y_I_test"], s["s_c"], s["s_sim_train"]
@@ -94,11 +99,11 @@ def to_run_result(record: dict, arrays: dict, profile: str, provenance: dict) ->
     s = record["scalars"]
     rec = StageRecorder()
     factors, view = (_dose if flow == "dose" else _modern)(record, a, rec)
-    s_c = s.get("s_c", math.nan)
+    s_c = num(s.get("s_c"))
     if "model_input" in a:
         rec.record("model_input", a["model_input"], s_c=s_c)
         rec.record("training_labels", a["model_input"], s_c=s_c)
-    exp_ls = s.get("exp_log_scale_final", math.nan)
+    exp_ls = num(s.get("exp_log_scale_final"))
     if "predicted_amplitude" in a:
         rec.record("predicted_amplitude", a["predicted_amplitude"], exp_log_scale=exp_ls)
     if "object_patch" in a:
@@ -123,12 +128,12 @@ def to_run_result(record: dict, arrays: dict, profile: str, provenance: dict) ->
         config=cfg,
         modern_config=None,
         scale_factors={**factors, "s_c": s_c, "exp_log_scale_final": exp_ls,
-                       "initial_log_scale": s.get("initial_log_scale", math.nan),
+                       "initial_log_scale": num(s.get("initial_log_scale")),
                        **({"expected_gauge": result_metrics["expected_gauge"]} if result_metrics else {})},
         stages=rec.table(),
         metrics=result_metrics,
         training={"history": s.get("history", {}), "timings_s": record.get("timings", {}),
-                  "n_train_groups": s.get("n_train_groups")},
+                  "n_train_groups": s.get("n_train_groups"), "scale_trainable": s.get("scale_trainable")},
         architecture=[],
         trainable_params=int(s.get("trainable_params", 0)),
         provenance=provenance,

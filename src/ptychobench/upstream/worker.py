@@ -76,7 +76,7 @@ def _plain(v):
     if isinstance(v, (np.floating, np.integer, np.bool_)):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
-        return repr(v)
+        return None  # JSON has no NaN: "not captured"
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return repr(v)
@@ -239,6 +239,7 @@ def run_dose(args, cap: Capture) -> dict:
     cap.scalars["initial_log_scale"] = _f(getattr(model, "log_scale_guess", math.nan))
     cap.scalars["offset"] = int(cfg["offset"])
     cap.scalars["trainable_params"] = _trainable(model.autoencoder)
+    cap.scalars["scale_trainable"] = _scale_weight(model.autoencoder)[1]
     cap.scalars["original_metrics"] = ({k: _plain(d[k]) for k in ("mae", "mse", "psnr", "frc50") if k in d}
                                        if isinstance(d, dict) else "not computed: save_metrics needs ptycho/FRC")
     return dict(cfg)
@@ -323,6 +324,7 @@ def run_modern(args, cap: Capture) -> dict:
         test_cfg = config.__class__(**{**config.__dict__, "n_groups": args.test_groups})
         test_c = create_ptycho_data_container(test_raw, test_cfg)
     X_test = np.asarray(test_c.X, np.float32)
+    cap.scalars["n_train_groups"] = int(np.shape(train_c.X)[0])
     cap.point("group_test", args.test_groups, int(X_test.shape[0]), X=X_test)
     cap.arrays["raw_diffraction"] = np.asarray(test_raw.diff3d, np.float32)
     cap.arrays["normalized_diffraction"] = X_test
@@ -342,9 +344,10 @@ def run_modern(args, cap: Capture) -> dict:
     cap.scalars["trainable_params"] = _trainable(model_instance)
     s = _f(cfg["intensity_scale"])
     cap.scalars["s_c"] = s
-    cap.scalars["exp_log_scale_final"] = float(np.exp(_f(model.log_scale))) if hasattr(model, "log_scale") \
-        else math.nan
-    cap.scalars["initial_log_scale"] = _f(getattr(model, "log_scale_guess", math.nan))
+    log_scale, cap.scalars["scale_trainable"] = _scale_weight(model_instance)
+    cap.scalars["exp_log_scale_final"] = math.nan if log_scale is None else math.exp(log_scale)
+    # the model starts at log s_c (built inside train_pinn.train from cfg['intensity_scale'])
+    cap.scalars["initial_log_scale"] = math.log(s)
     with cap.timed("evaluate"):
         out = model_instance.predict([X_test * np.float32(s), np.asarray(test_c.coords_nominal)],
                                      batch_size=16, verbose=0)
@@ -362,7 +365,18 @@ def run_modern(args, cap: Capture) -> dict:
 
 
 def _trainable(keras_model) -> int:
-    return int(sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights))
+    """Trainable parameters other than scalars (the intensity scale is the only scalar weight:
+    whether it trains is recorded on its own, ``scale_trainable``)."""
+    return int(sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights if len(w.shape) > 0))
+
+
+def _scale_weight(keras_model):
+    """``(log_scale value, trainable)`` of the model's scalar weight, or ``(None, False)`` where the
+    model has none (dose_experiments bakes exp(log_scale) in as a constant)."""
+    for w in keras_model.weights:
+        if len(w.shape) == 0:
+            return _f(w), any(t is w for t in keras_model.trainable_weights)
+    return None, False
 
 
 def _accepts(fn, name: str) -> bool:
