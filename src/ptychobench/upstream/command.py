@@ -42,10 +42,13 @@ def resolve(args) -> co.Checkout:
 
 
 def draw_summary(result, folder: Path, wall: float) -> dict:
+    """One draw's line in ``summary.json``: its trained metrics under both scorings."""
     m = result.metrics
     return {"folder": str(folder), "wall_s": round(wall, 1), "peak_rss_bytes": result.peak_rss_bytes,
             "failure": result.failure,
             "metrics": {k: m.get(k) for k in TRAINED_METRICS},
+            "alternative_metrics": {name: {k: alt.get(k) for k in TRAINED_METRICS}
+                                    for name, alt in result.alternative_metrics.items()},
             "collapsed": bool(result.failure) or not (isinstance(m.get("pearson"), float)
                                                       and math.isfinite(m["pearson"]) and m["pearson"] >= COLLAPSE_PEARSON)}
 
