@@ -15,7 +15,7 @@ import pytest
 
 from ptychobench.errors import ConfigError
 from ptychobench.interventions import catalog, predict, verdict
-from ptychobench.pipelines import modern
+from ptychobench.pipelines import modern, variants
 from ptychobench.pipelines.profiles import get_profile
 from ptychobench.pipelines.variants import CEILING_MARGIN, Variant
 
@@ -77,10 +77,37 @@ def test_every_intervention_changes_exactly_what_it_names():
     assert catalog.get("head_relu").variant(TINY).changes() == {"model": {"amp_activation": "relu"}}
     assert catalog.get("legacy_training").variant(get_profile("smoke")).changes() == {
         "training": {"nepochs": 16, "batch_size": 16}, "presplit_shuffle": True}
+    assert catalog.get("nll_form").variant(TINY).changes() == {"nll_form": "full_sum"}
+    assert catalog.get("probe_scale_4").hypothesis == "H-NORMALIZATION"  # it changes the gauge
+    assert not catalog.get("coverage").judged
+    with pytest.raises(ConfigError, match="nll_form"):
+        Variant(nll_form="nope")
     with pytest.raises(ConfigError, match="intervention"):
         catalog.get("nope")
     with pytest.raises(ConfigError, match="normalization"):
         Variant(normalization="nope")
+
+
+def test_nll_form_variant_reaches_the_loss(faithful):
+    from ptychobench.training.losses import NLL_FORMS
+
+    assert variants.NLL_FORMS == NLL_FORMS
+    assert faithful.nll_form == "mean"
+    prep = modern.prepare(TINY, 0, variant=Variant(nll_form="full_sum"))
+    assert prep.nll_form == "full_sum" and np.array_equal(prep.train.X, faithful.train.X)
+    assert predict.prepared_gauge(prep) == predict.prepared_gauge(faithful)  # the decomposition predicts no change
+
+
+@pytest.mark.slow
+def test_nll_form_trains_at_tiny():
+    """One seed of the NLL-form intervention at the tiny profile (about 30 s on 2 cores): the
+    summed full log-pmf (positive, ~1e9 here) is the loss it trains on, not the mean
+    log_poisson_loss (negative: no lgamma term)."""
+    result = modern.run(TINY, seed=0, progress=False, variant=catalog.get("nll_form").variant(TINY)).to_json()
+    assert result["failure"] is None and result["modern_config"]["variant"] == {"nll_form": "full_sum"}
+    loss = result["training"]["history"]["pred_intensity_loss"]
+    assert loss[0] > 1e6 and all(map(math.isfinite, loss))
+    assert math.isfinite(result["metrics"]["amplitude_ratio"])
 
 
 def test_demand_model_written_out():
