@@ -242,6 +242,25 @@ def test_rejudging_the_smoke_record_contradicts_h_normalization():
     assert "H-NORMALIZATION" in record["root_cause"] and "contradict" in record["root_cause"]
 
 
+@pytest.mark.parametrize("name", ["smoke", "investigation"])
+def test_the_records_and_the_docs_carry_the_current_verdicts(name):
+    """Each record's verdicts are what the current rules give its stored measurements, and every
+    verdict sentence of docs/interventions.md is the one generated from it."""
+    import copy
+    from pathlib import Path
+
+    from ptychobench.interventions import judge_record, update_prose
+
+    root = Path(__file__).resolve().parents[1]
+    path = f"docs/interventions/{name}.json"
+    record = json.loads((root / path).read_text())
+    again = judge_record(copy.deepcopy(record))
+    assert again["hypotheses"] == record["hypotheses"]
+    assert [r["verdict"] for r in again["rows"]] == [r["verdict"] for r in record["rows"]]
+    doc = (root / "docs" / "interventions.md").read_text()
+    assert update_prose(doc, path, record) == doc
+
+
 @pytest.mark.slow
 def test_tiny_tier_predicts_before_training_pairs_seeds_and_resumes(tmp_path):
     """The CI tier: two interventions at two seeds on gs2_ideal (six runs in their own processes)."""

@@ -5,7 +5,7 @@
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
     ptychobench intervene [--profile smoke] [--seeds 0-2] [--interventions KEY,...] [--pipelines NAME,...]
-    ptychobench intervene --rejudge RECORD.json
+    ptychobench intervene --rejudge RECORD.json [--prose [DOC.md]]
     ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
     ptychobench env
 
@@ -245,7 +245,7 @@ def cmd_intervene(args) -> int:
 
     progress = Progress(label="intervene", enabled=not args.quiet)
     if args.rejudge:
-        return _rejudge(Path(args.rejudge), progress)
+        return _rejudge(Path(args.rejudge), progress, args.prose)
     profile = args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
     folder = Path(args.out or Path(os.environ.get("PTYCHOBENCH_REPORTS", "reports")) / "interventions" / profile)
     record = intervene(folder, profile, args.seeds, args.interventions.split(",") if args.interventions else None,
@@ -257,15 +257,19 @@ def cmd_intervene(args) -> int:
     return 0
 
 
-def _rejudge(path: Path, progress) -> int:
-    """``intervene --rejudge RECORD.json``: the record judged again from its stored per-seed
-    measurements under the current rules; RECORD.json/.md/.png rewritten, the changes printed."""
-    from .interventions import rejudge, write_report
+def _rejudge(path: Path, progress, prose_doc: str | None) -> int:
+    """``intervene --rejudge RECORD.json [--prose DOC.md]``: the record judged again from its
+    stored per-seed measurements under the current rules; RECORD.json/.md/.png rewritten (and the
+    block of DOC.md generated from RECORD.json), the changes printed."""
+    from .interventions import rejudge, update_prose, write_report
 
     if not path.exists():
         raise DataError(str(path), "no such intervention record")
     record, changes = rejudge(json.loads(path.read_text()))
     write_report(record, path.parent, path.stem)
+    if prose_doc:
+        doc = Path(prose_doc)
+        doc.write_text(update_prose(doc.read_text(), path.as_posix(), record))
     for c in changes:
         progress.line(f"{c['level']:>10}: {c['name']}: {c['old']} -> {c['new']}")
     for name, h in record["hypotheses"].items():
@@ -373,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejudge", default=None, metavar="RECORD.json",
                    help="judge a written record again under the current rules from its stored per-seed measurements "
                    "(nothing trains); rewrites RECORD.json/.md/.png")
+    p.add_argument("--prose", nargs="?", const="docs/interventions.md", default=None, metavar="DOC.md",
+                   help="with --rejudge: also rewrite DOC.md's block generated from RECORD.json (default "
+                   "docs/interventions.md)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_intervene)
 

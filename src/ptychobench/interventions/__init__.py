@@ -136,24 +136,24 @@ _RETIRED = ("fisher_p", "toward_one", "for_hypothesis", "differs", "matches")
 
 def rejudge(record: dict, commit: str | None = None) -> tuple[dict, list[dict]]:
     """``record`` judged again from its stored per-seed measurements (nothing trains), and the
-    verdicts that changed: ``{"level": "hypothesis"|"row", "name", "old", "new"}``. The old
-    verdicts are kept in the record under ``rejudged``."""
-    old_rows = {(r["key"], r["pipeline"]): (r["hypothesis"], r["verdict"]) for r in record["rows"]}
-    old_hyp = {h: d["verdict"] for h, d in record.get("hypotheses", {}).items()}
+    verdicts that changed since it was first judged: ``{"level": "hypothesis"|"row", "name", "old",
+    "new"}``. The first verdicts are kept under ``rejudged.before``, so judging again is idempotent."""
+    before = record.get("rejudged", {}).get("before") or {
+        "hypotheses": {h: d["verdict"] for h, d in record.get("hypotheses", {}).items()},
+        "rows": {f"{r['key']} ({r['pipeline']})": f"{r['verdict']} [{r['hypothesis']}]" for r in record["rows"]}}
     for r in record["rows"]:
         for k in _RETIRED:
             r.pop(k, None)
     judge_record(record)
-    changes = [{"level": "hypothesis", "name": h, "old": old_hyp.get(h, "–"),
-                "new": record["hypotheses"].get(h, {}).get("verdict", "–")}
-               for h in dict.fromkeys([*old_hyp, *record["hypotheses"]])]
-    changes += [{"level": "row", "name": f"{r['key']} ({r['pipeline']})",
-                 "old": f"{old_rows[(r['key'], r['pipeline'])][1]} [{old_rows[(r['key'], r['pipeline'])][0]}]",
-                 "new": f"{r['verdict']} [{r['hypothesis']}]"} for r in record["rows"]]
+    now = {"hypotheses": {h: d["verdict"] for h, d in record["hypotheses"].items()},
+           "rows": {f"{r['key']} ({r['pipeline']})": f"{r['verdict']} [{r['hypothesis']}]" for r in record["rows"]}}
+    changes = [{"level": {"hypotheses": "hypothesis", "rows": "row"}[level], "name": name,
+                "old": before[level].get(name, "–"), "new": now[level].get(name, "–")}
+               for level in ("hypotheses", "rows") for name in dict.fromkeys([*before[level], *now[level]])]
     changes = [c for c in changes if c["old"] != c["new"]]
     record["rejudged"] = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
                           "commit": commit or provenance.git_state()["sha"] or "unknown",
-                          "changed": changes}
+                          "before": before, "changed": changes}
     return record, changes
 
 
@@ -391,7 +391,7 @@ def _rejudged(record: dict) -> list[str]:
     if not r:
         return []
     lines = ["", f"Judged again at {r['at']} (commit {r['commit']}) under the current rules, from the stored per-seed "
-             "measurements (nothing retrained). Verdicts that changed:", "", "| level | what | before | now |",
+             "measurements (nothing retrained). Verdicts that changed since the record was written:", "", "| level | what | before | now |",
              "|---|---|---|---|"]
     return lines + [f"| {c['level']} | {c['name']} | {c['old']} | {c['new']} |" for c in r["changed"]]
 
@@ -441,6 +441,28 @@ def figure(record: dict, path: Path) -> None:
                  "(circles gs2 / legacy, squares gs1)", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     atomic_save_figure(fig, path, dpi=110)
+
+
+def prose(record: dict) -> str:
+    """The verdict sentences for the docs, generated from the record: one per hypothesis, then the
+    root-cause paragraph."""
+    lines = [f"- **{h}: {d['verdict']}.** {d['why']}." for h, d in record["hypotheses"].items()]
+    return "\n".join(lines + ["", record["root_cause"]])
+
+
+def _markers(path: str) -> tuple[str, str]:
+    return (f"<!-- generated from {path} by `ptychobench intervene --rejudge {path} --prose`; do not edit -->",
+            f"<!-- end of what {path} generated -->")
+
+
+def update_prose(text: str, path: str, record: dict) -> str:
+    """``text`` (a markdown document) with the block generated from the record at ``path`` replaced
+    by :func:`prose` of ``record``; the block's markers must be there."""
+    begin, end = _markers(path)
+    if begin not in text or end not in text:
+        raise ValueError(f"no generated block for {path} (markers {begin!r} … {end!r})")
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{prose(record)}\n{end}{rest.split(end, 1)[1]}"
 
 
 def write_report(record: dict, folder: Path, stem: str = "interventions") -> Path:

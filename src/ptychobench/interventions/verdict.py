@@ -199,7 +199,9 @@ def hypothesis_verdict(rows: list[dict]) -> tuple[str, str]:
     if by["contradicted"]:
         return "contradicted", f"missed its prediction: {names(by['contradicted'])}"
     if by["inconclusive"]:
-        return "inconclusive", f"not settled: {names(by['inconclusive'])}"
+        needed = max(r.get("seeds_needed", -1) for r in by["inconclusive"])
+        return "inconclusive", (f"not settled: {names(by['inconclusive'])}"
+                                + (f"; about {needed} seeds would settle it" if needed > 0 else ""))
     if by["supported"]:
         rest = [r for r in rows if r["verdict"] != "supported"]
         return "supported", (f"every intervention that predicted an effect landed within τ of it: {names(by['supported'])}"
