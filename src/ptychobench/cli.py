@@ -5,6 +5,7 @@
                        [--output-legacy-defaults PATH]
     ptychobench explain REPORT_DIR | --pipeline modern [--profile smoke] [--seed 0]
     ptychobench intervene [--profile smoke] [--seeds 0-2] [--interventions KEY,...] [--pipelines NAME,...]
+    ptychobench intervene --rejudge RECORD.json [--prose [DOC.md]]
     ptychobench simulate --out data.npz [--profile smoke] [--seed 0]
     ptychobench upstream [--checkout PATH | --repo PATH_OR_BUNDLE --commit REV] [--flow dose|modern]
                          [--profile tiny] [--draws K] [--compare] [--out DIR]
@@ -245,6 +246,8 @@ def cmd_intervene(args) -> int:
     from .progress import Progress
 
     progress = Progress(label="intervene", enabled=not args.quiet)
+    if args.rejudge:
+        return _rejudge(Path(args.rejudge), progress, args.prose)
     profile = args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "smoke")
     folder = Path(args.out or Path(os.environ.get("PTYCHOBENCH_REPORTS", "reports")) / "interventions" / profile)
     record = intervene(folder, profile, args.seeds, args.interventions.split(",") if args.interventions else None,
@@ -253,6 +256,27 @@ def cmd_intervene(args) -> int:
     for name, h in record["hypotheses"].items():
         progress.line(f"{h['verdict']:>13}: {name}: {h['why']}")
     print(path)
+    return 0
+
+
+def _rejudge(path: Path, progress, prose_doc: str | None) -> int:
+    """``intervene --rejudge RECORD.json [--prose DOC.md]``: the record judged again from its
+    stored per-seed measurements under the current rules; RECORD.json/.md/.png rewritten (and the
+    block of DOC.md generated from RECORD.json), the changes printed."""
+    from .interventions import rejudge, update_prose, write_report
+
+    if not path.exists():
+        raise DataError(str(path), "no such intervention record")
+    record, changes = rejudge(json.loads(path.read_text()))
+    write_report(record, path.parent, path.stem)
+    if prose_doc:
+        doc = Path(prose_doc)
+        doc.write_text(update_prose(doc.read_text(), path.as_posix(), record))
+    for c in changes:
+        progress.line(f"{c['level']:>10}: {c['name']}: {c['old']} -> {c['new']}")
+    for name, h in record["hypotheses"].items():
+        progress.line(f"{h['verdict']:>13}: {name}: {h['why']}")
+    print(path.with_suffix(".md"))
     return 0
 
 
@@ -352,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these of gs2_ideal, gs1_ideal, legacy (default: each intervention's own)")
     p.add_argument("--out", default=None, help="folder for the runs and the report (default "
                    "$PTYCHOBENCH_REPORTS/interventions/PROFILE, reports/ without it; resumes there)")
+    p.add_argument("--rejudge", default=None, metavar="RECORD.json",
+                   help="judge a written record again under the current rules from its stored per-seed measurements "
+                   "(nothing trains); rewrites RECORD.json/.md/.png")
+    p.add_argument("--prose", nargs="?", const="docs/interventions.md", default=None, metavar="DOC.md",
+                   help="with --rejudge: also rewrite DOC.md's block generated from RECORD.json (default "
+                   "docs/interventions.md)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_intervene)
 

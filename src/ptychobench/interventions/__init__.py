@@ -6,11 +6,13 @@ For each intervention of :data:`.catalog.CATALOG` (one change, one hypothesis):
    disk, so an interrupted pass resumes per run and seed);
 2. each intervention run builds its changed model, **predicts** its effect from the baseline
    at the same seed (:mod:`.predict`), writes the prediction with its time, and only then trains;
-3. the measured effect is the median and range of the paired differences over seeds, the
-   collapse rates are compared by Fisher's exact test, and each intervention and hypothesis
-   gets a verdict (:mod:`.verdict`);
+3. the measured effect is the median and range of the paired differences over seeds, and each
+   intervention and hypothesis gets a verdict (:mod:`.verdict`, :func:`judge_record`);
 4. :func:`write_report` writes ``interventions.json/.md/.png``; the root-cause paragraph is
    generated from the verdicts (:func:`root_cause`).
+
+:func:`rejudge` applies the current rules and catalogue to a written record from its stored
+per-seed measurements, without training (``ptychobench intervene --rejudge RECORD.json``).
 """
 
 from __future__ import annotations
@@ -92,12 +94,6 @@ def intervene(folder: Path, profile_name: str, seeds, keys=None, pipelines=None,
                 rows.append(coverage_row(key, pipeline, base, profile))
             else:
                 rows.append(measured_row(key, pipeline, base, done[run_key(key, pipeline)]))
-    hypotheses = {}
-    for name in catalog.HYPOTHESES:
-        mine = [r for r in rows if r["hypothesis"] == name]
-        if mine:
-            v, why = verdict.hypothesis_verdict(mine)
-            hypotheses[name] = {"claim": catalog.HYPOTHESES[name], "verdict": v, "why": why}
     git = provenance.git_state()
     record = {
         "command": (f"ptychobench intervene --profile {profile.name} --seeds {','.join(map(str, seeds))} "
@@ -110,13 +106,55 @@ def intervene(folder: Path, profile_name: str, seeds, keys=None, pipelines=None,
         "seeds": seeds,
         "interventions": {k: catalog.get(k).to_json(profile) for k in keys},
         "rows": rows,
-        "hypotheses": hypotheses,
         "wall_seconds": {k: [r.get("wall_seconds") for r, _ in v] for k, v in done.items()},
         "pass_seconds": time.perf_counter() - started,
     }
+    return judge_record(record)
+
+
+def judge_record(record: dict) -> dict:
+    """Verdicts on every row and hypothesis of ``record`` (in place, and returned), its target
+    and root-cause paragraph, under the current rules and catalogue: each row sits under the
+    hypothesis its intervention tests in :data:`.catalog.CATALOG`."""
+    rows = record["rows"]
+    verdict.judge_rows(rows, hypothesis_of=lambda r: catalog.get(r["key"]).hypothesis,
+                       judged=lambda r: catalog.get(r["key"]).judged)
+    record["hypotheses"] = {}
+    for name in catalog.HYPOTHESES:
+        mine = [r for r in rows if r["hypothesis"] == name and r["verdict"] != verdict.NOT_JUDGED]
+        if mine:
+            v, why = verdict.hypothesis_verdict(mine)
+            record["hypotheses"][name] = {"claim": catalog.HYPOTHESES[name], "verdict": v, "why": why}
     record["target"] = target(rows)
     record["root_cause"] = root_cause(record)
     return record
+
+
+#: row fields of older records that no rule reads any more
+_RETIRED = ("fisher_p", "toward_one", "for_hypothesis", "differs", "matches")
+
+
+def rejudge(record: dict, commit: str | None = None) -> tuple[dict, list[dict]]:
+    """``record`` judged again from its stored per-seed measurements (nothing trains), and the
+    verdicts that changed since it was first judged: ``{"level": "hypothesis"|"row", "name", "old",
+    "new"}``. The first verdicts are kept under ``rejudged.before``, so judging again is idempotent."""
+    before = record.get("rejudged", {}).get("before") or {
+        "hypotheses": {h: d["verdict"] for h, d in record.get("hypotheses", {}).items()},
+        "rows": {f"{r['key']} ({r['pipeline']})": f"{r['verdict']} [{r['hypothesis']}]" for r in record["rows"]}}
+    for r in record["rows"]:
+        for k in _RETIRED:
+            r.pop(k, None)
+    judge_record(record)
+    now = {"hypotheses": {h: d["verdict"] for h, d in record["hypotheses"].items()},
+           "rows": {f"{r['key']} ({r['pipeline']})": f"{r['verdict']} [{r['hypothesis']}]" for r in record["rows"]}}
+    changes = [{"level": {"hypotheses": "hypothesis", "rows": "row"}[level], "name": name,
+                "old": before[level].get(name, "–"), "new": now[level].get(name, "–")}
+               for level in ("hypotheses", "rows") for name in dict.fromkeys([*before[level], *now[level]])]
+    changes = [c for c in changes if c["old"] != c["new"]]
+    record["rejudged"] = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                          "commit": commit or provenance.git_state()["sha"] or "unknown",
+                          "before": before, "changed": changes}
+    return record, changes
 
 
 def _measured(run: dict) -> dict | None:
@@ -146,27 +184,17 @@ def _effects(base_values: list[dict | None], values: list[dict | None], predicti
 
 
 def _row(key: str, pipeline: str, base_values, values, predictions, seeds) -> dict:
+    """One row's measurements; :func:`judge_record` adds its verdict."""
     intervention = catalog.get(key)
-    effects = _effects(base_values, values, predictions)
-    ratio = effects["gauge_corrected_ratio"]
-    judged = verdict.judge(ratio["paired_differences"],
-                           [p["effect"]["gauge_corrected_ratio"] if p else math.nan for p in predictions])
     base_collapsed = [verdict.collapsed(b) for b in base_values]
     # coverage rescores the baseline's own run: its collapse is the baseline's (a whole-frame
     # pearson runs over uncovered zeros)
     int_collapsed = base_collapsed if intervention.variant is None else [verdict.collapsed(v) for v in values]
-    base_ratio = ratio["baseline"]["median"]
-    moved = judged["median"] is not None and math.isfinite(base_ratio)
-    toward = moved and verdict.toward_one(base_ratio, judged["median"])
     return {
         "key": key, "pipeline": pipeline, "hypothesis": intervention.hypothesis, "change": intervention.change,
         "config": intervention.config, "recorded": intervention.recorded, "seeds": seeds,
-        "effects": effects, **judged,
-        "toward_one": toward,
-        # the effect the hypothesis needs: the ratio toward 1, or (coverage) the undershoot recreated
-        "for_hypothesis": moved and (not toward if intervention.recreates_undershoot else toward),
+        "effects": _effects(base_values, values, predictions),
         "collapsed_baseline": base_collapsed, "collapsed": int_collapsed,
-        "fisher_p": verdict.fisher(base_collapsed, int_collapsed),
         "predictions": predictions,
     }
 
@@ -190,8 +218,9 @@ def measured_row(key: str, pipeline: str, base_runs, runs) -> dict:
 
 def coverage_row(key: str, pipeline: str, base_runs, profile) -> dict:
     """The coverage "intervention": the baseline's own prediction scored on the whole object
-    frame with :data:`.catalog.COVERAGE_GROUPS` test groups (zeros count) instead of its
-    covered pixels; predicted from the geometry alone (which pixels those groups cover)."""
+    frame with :data:`.catalog.COVERAGE_GROUPS` test groups (zeros count) instead of its covered
+    pixels. Its "prediction" (the measured ratio times the covered share of the truth) is an
+    identity, kept as a description: the row is not judged (:mod:`.catalog`)."""
     obj = objects.make_lines_objects(profile.modern_size, 1, modern.OBJECT_SEED)[0].astype(np.float64)
     base_values, values, predictions = [], [], []
     for run, arrays in base_runs:
@@ -245,9 +274,15 @@ def target(rows: list[dict]) -> dict:
             continue
         ratio = r["effects"]["gauge_corrected_ratio"]["intervention"]["median"]
         pearson = r["effects"]["pearson"]["intervention"]["median"]
-        if math.isfinite(ratio) and abs(ratio - 1) <= verdict.TARGET_RATIO and pearson >= verdict.TARGET_PEARSON:
+        if _finite(ratio) and _finite(pearson) and abs(ratio - 1) <= verdict.TARGET_RATIO \
+                and pearson >= verdict.TARGET_PEARSON:
             hits.append({"key": r["key"], "pipeline": r["pipeline"], "ratio": ratio, "pearson": pearson})
     return {"met": bool(hits), "hits": hits}
+
+
+def _finite(v) -> bool:
+    """A finite number (a record read back from strict JSON has None for NaN)."""
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _fmt(v, digits=3) -> str:
@@ -265,29 +300,33 @@ def _movement(r: dict) -> str:
 
 
 def root_cause(record: dict) -> str:
-    """The paragraph the verdicts support, generated from them."""
-    hyp = record["hypotheses"]
-    by = {v: [h for h, d in hyp.items() if d["verdict"] == v] for v in ("supported", "ruled out", "inconclusive")}
-    rows = record["rows"]
-    parts = []
-    causes = [h for h in by["supported"] if h != "coverage"]
-    if causes:
-        for h in causes:
-            movers = [r for r in rows if r["hypothesis"] == h
-                      and r["verdict"] in ("supported", "contradicted") and r["for_hypothesis"]]
-            parts.append(f"The experiments support {h} ({hyp[h]['claim']}): " + "; ".join(map(_movement, movers)) + ".")
-    else:
-        parts.append("No intervention on the model, data or training moved the covered-pixel gauge-corrected ratio "
-                     "toward 1 as a cause would: the experiments support no root cause of it.")
-    if "coverage" in by["supported"]:
-        parts.append("Coverage accounts for the gap between whole-window figures and the covered-pixel ratio, "
-                     "not for the covered-pixel undershoot itself: " + "; ".join(
-                         _movement(r) for r in rows if r["key"] == "coverage" and r["for_hypothesis"]) + ".")
+    """The paragraph the verdicts support, generated from them (every sentence reads the record)."""
+    hyp, rows = record["hypotheses"], record["rows"]
+    by = {v: [h for h, d in hyp.items() if d["verdict"] == v] for v in verdict.VERDICTS}
+
+    def rows_of(h, *verdicts):
+        return "; ".join(_movement(r) for r in rows if r["hypothesis"] == h and r["verdict"] in verdicts)
+
+    parts = [f"The experiments support {h} ({hyp[h]['claim']}): every intervention that predicted an effect "
+             f"landed within τ of it: {rows_of(h, 'supported')}." for h in by["supported"]]
+    if not by["supported"]:
+        parts.append("The experiments support no hypothesis: none had every intervention that tests it land within "
+                     "τ of its prediction.")
+    for h in by["contradicted"]:
+        parts.append(f"They contradict the account of {h} ({hyp[h]['claim']}): {rows_of(h, 'contradicted')}.")
     if by["ruled out"]:
-        parts.append("They rule out " + ", ".join(by["ruled out"]) + ": changing their factor left the ratio where it was "
-                     "or moved it away from 1.")
+        parts.append("They rule out " + ", ".join(by["ruled out"]) + ": no effect where none was predicted, "
+                     "on a baseline free to move.")
+    if by[verdict.PINNED]:
+        parts.append("Not testable behind the pinned baseline (every baseline seed at the head's ceiling holds the "
+                     "ratio, and pearson, saturation, output level and collapse did not move either): "
+                     + ", ".join(by[verdict.PINNED]) + ".")
     if by["inconclusive"]:
         parts.append("Not settled at these seeds: " + "; ".join(f"{h} ({hyp[h]['why']})" for h in by["inconclusive"]) + ".")
+    cover = [r for r in rows if r["verdict"] == verdict.NOT_JUDGED]
+    if cover:
+        parts.append("Coverage is not judged (the whole-frame ratio is the covered ratio times the covered share of "
+                     "the truth, an identity): " + "; ".join(_movement(r) for r in cover) + ".")
     t = record["target"]
     if t["met"]:
         parts.append("Within 10% of a ratio of 1 with pearson >= 0.5: " + ", ".join(
@@ -309,7 +348,7 @@ def markdown(record: dict) -> str:
         f"# Interventions: {p['name']} profile, seeds {', '.join(map(str, record['seeds']))}", "",
         f"Command: `{record['command']}`  ", f"Commit: {record['commit']}{' (dirty)' if record['dirty'] else ''}  ",
         f"Machine: {record['cpu']}  ", f"Written: {record['written']}; the pass took {record['pass_seconds']:.0f} s "
-        "(runs already on disk are not retrained)", "",
+        "(runs already on disk are not retrained)", *_rejudged(record), "",
         "## Root cause, as the verdicts support it", "", record["root_cause"], "",
         "## Hypotheses", "", "| hypothesis | claim | verdict | why |", "|---|---|---|---|",
     ]
@@ -317,10 +356,11 @@ def markdown(record: dict) -> str:
         lines.append(f"| {h} | {d['claim']} | **{d['verdict']}** | {d['why']} |")
     lines += ["", "## Interventions", "",
               "Gauge-corrected ratio on the covered window (median over seeds); effect = median of the paired "
-              "differences (range); predicted before the run from the baseline's decomposition. Collapse: pearson < 0.5 "
-              "or failed; p: Fisher's exact test against the baseline's collapse rate.", "",
+              "differences (range); predicted before the run from the baseline's decomposition; τ: the row's "
+              "tolerance, corrected for the k rows of its hypothesis (src/ptychobench/interventions/verdict.py). "
+              "Collapse: pearson < 0.5 or failed (reported; a diverged seed contradicts the row).", "",
               "| hypothesis | intervention | pipeline | baseline | intervention | predicted effect | measured effect | "
-              "raw ratio (base → int.) | pearson (base → int.) | saturation (base → int.) | collapsed | p | verdict |",
+              "τ (k) | raw ratio (base → int.) | pearson (base → int.) | saturation (base → int.) | collapsed | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
         e = r["effects"]
@@ -329,11 +369,12 @@ def markdown(record: dict) -> str:
             f"| {r['hypothesis']} | {r['key']} | {r['pipeline']} | {_fmt(q['baseline']['median'])} | "
             f"{_fmt(q['intervention']['median'])} | {_fmt(q['predicted']['median'], 3)} | "
             f"{_fmt(q['measured']['median'])} ({_fmt(q['measured']['min'])} to {_fmt(q['measured']['max'])}) | "
+            f"{_fmt(r['tolerance'])} ({r['family_size']}) | "
             f"{_fmt(raw['baseline']['median'])} → {_fmt(raw['intervention']['median'])} (pred. {_pred(raw)}) | "
             f"{_fmt(pe['baseline']['median'])} → {_fmt(pe['intervention']['median'])} (pred. {_pred(pe)}) | "
             f"{_fmt(sa['baseline']['median'])} → {_fmt(sa['intervention']['median'])} | "
             f"{sum(r['collapsed_baseline'])}/{len(r['collapsed_baseline'])} → {sum(r['collapsed'])}/{len(r['collapsed'])} | "
-            f"{r['fisher_p']:.2f} | **{r['verdict']}**: {r['why']} |")
+            f"**{r['verdict']}**: {r['why']} |")
     lines += ["", "## What each intervention changes", "", "| intervention | hypothesis | change | configuration | recorded |",
               "|---|---|---|---|---|"]
     for k, i in record["interventions"].items():
@@ -342,6 +383,17 @@ def markdown(record: dict) -> str:
     for k, secs in record["wall_seconds"].items():
         lines.append(f"| {k} | " + ", ".join(f"{s:.0f}" if s else "–" for s in secs) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _rejudged(record: dict) -> list[str]:
+    """The markdown lines saying the record was judged again, and what changed."""
+    r = record.get("rejudged")
+    if not r:
+        return []
+    lines = ["", f"Judged again at {r['at']} (commit {r['commit']}) under the current rules, from the stored per-seed "
+             "measurements (nothing retrained). Verdicts that changed since the record was written:", "", "| level | what | before | now |",
+             "|---|---|---|---|"]
+    return lines + [f"| {c['level']} | {c['name']} | {c['old']} | {c['new']} |" for c in r["changed"]]
 
 
 def figure(record: dict, path: Path) -> None:
@@ -354,9 +406,9 @@ def figure(record: dict, path: Path) -> None:
 
     def finite(r):
         q = r["effects"]["gauge_corrected_ratio"]
-        return all(math.isfinite(q[k][s]) for k in ("measured", "predicted") for s in ("median", "min", "max"))
+        return all(_finite(q[k][s]) for k in ("measured", "predicted") for s in ("median", "min", "max"))
 
-    rows = [r for r in record["rows"] if finite(r)]
+    rows = [r for r in record["rows"] if finite(r) and r["verdict"] != verdict.NOT_JUDGED]
     effects = [r["effects"]["gauge_corrected_ratio"] for r in rows]
     lims = [min([-0.05] + [min(q["predicted"]["min"], q["measured"]["min"]) for q in effects]),
             max([0.05] + [max(q["predicted"]["max"], q["measured"]["max"]) for q in effects])]
@@ -391,10 +443,33 @@ def figure(record: dict, path: Path) -> None:
     atomic_save_figure(fig, path, dpi=110)
 
 
-def write_report(record: dict, folder: Path) -> Path:
+def prose(record: dict) -> str:
+    """The verdict sentences for the docs, generated from the record: one per hypothesis, then the
+    root-cause paragraph."""
+    lines = [f"- **{h}: {d['verdict']}.** {d['why']}." for h, d in record["hypotheses"].items()]
+    return "\n".join(lines + ["", record["root_cause"]])
+
+
+def _markers(path: str) -> tuple[str, str]:
+    return (f"<!-- generated from {path} by `ptychobench intervene --rejudge {path} --prose`; do not edit -->",
+            f"<!-- end of what {path} generated -->")
+
+
+def update_prose(text: str, path: str, record: dict) -> str:
+    """``text`` (a markdown document) with the block generated from the record at ``path`` replaced
+    by :func:`prose` of ``record``; the block's markers must be there."""
+    begin, end = _markers(path)
+    if begin not in text or end not in text:
+        raise ValueError(f"no generated block for {path} (markers {begin!r} … {end!r})")
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{prose(record)}\n{end}{rest.split(end, 1)[1]}"
+
+
+def write_report(record: dict, folder: Path, stem: str = "interventions") -> Path:
+    """``STEM.json``, ``STEM.md`` and ``STEM.png`` in ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "interventions.json", json.dumps(strict_json(record), indent=1, allow_nan=False) + "\n")
-    atomic_write_text(folder / "interventions.md", markdown(record))
-    figure(record, folder / "interventions.png")
-    return folder / "interventions.md"
+    atomic_write_text(folder / f"{stem}.json", json.dumps(strict_json(record), indent=1, allow_nan=False) + "\n")
+    atomic_write_text(folder / f"{stem}.md", markdown(record))
+    figure(record, folder / f"{stem}.png")
+    return folder / f"{stem}.md"

@@ -4,8 +4,14 @@ changing exactly one thing in one pipeline.
 Each :class:`Intervention` names its hypothesis, the pipelines it runs in (the modern
 ``gs2_ideal`` and ``gs1_ideal`` scenarios; the legacy dose recipe where the hypothesis concerns
 it), the :class:`..pipelines.variants.Variant` that makes the change, and what a configuration
-of the original would have to say to make it for real. ``coverage`` retrains nothing: it
-scores the baseline's own prediction on another window.
+of the original would have to say to make it for real. An intervention sits under the
+hypothesis whose factor it changes: ``probe_scale_4`` changes the gauge (g·|O| under the
+ceiling), so it tests H-NORMALIZATION, not the head.
+
+``coverage`` retrains nothing: it scores the baseline's own prediction on another window. It
+gets no verdict (``judged=False``): the whole-frame ratio is the covered ratio times the covered
+share of the truth by arithmetic (uncovered pixels add zeros), so its "prediction" agrees with
+any outcome of training; the covered share is reported as a description, not tested.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ PIPELINES = {
 MODERN = ("gs2_ideal", "gs1_ideal")
 
 HYPOTHESES = {
-    "H-LOSS-WEIGHT": "the modern run weighs its losses differently from the legacy one",
+    "H-LOSS-WEIGHT": "the modern run weighs or forms its losses differently from the legacy one (the four weights; "
+                     "the NLL's mean log_poisson_loss against the legacy summed full log-pmf)",
     "H-NORMALIZATION": "the modern normalisation (normalize_data's gain g, the intensity scale) sets the amplitude scale",
     "H-ARCHITECTURE": "the bounded sigmoid amplitude head cannot put out the amplitudes the gauge asks for",
     "H-TRAINING-PARAMS": "the modern run trains too briefly or on another schedule",
@@ -51,9 +58,8 @@ class Intervention:
     pipelines: tuple
     #: builds the change for a profile; None: a change of scoring, nothing retrains
     variant: Callable[[Profile], Variant] | None
-    #: the intervention recreates the undershoot (coverage: zeros in the mean) instead of removing
-    #: it: the effect the hypothesis needs is away from 1
-    recreates_undershoot: bool = False
+    #: whether it gets a verdict (coverage: an identity, see the module's docstring)
+    judged: bool = True
 
     def to_json(self, profile: Profile) -> dict:
         return {"key": self.key, "hypothesis": self.hypothesis, "change": self.change, "config": self.config,
@@ -100,6 +106,13 @@ CATALOG = {i.key: i for i in (
         "D1: the weights are identical, no change", MODERN,
         lambda profile: Variant(training=tuple(legacy_loss_weights().items()))),
     Intervention(
+        "nll_form", "H-LOSS-WEIGHT",
+        "the legacy NLL form in the modern run: the full Poisson log-pmf (with lgamma) summed per sample, "
+        "batch mean, instead of the mean log_poisson_loss (the one documented loss difference, facts §6)",
+        "none: main always compiles tf.nn.log_poisson_loss (M ptycho/model.py); the summed form is DE's TFP "
+        "DistributionLambda (DE:model.py:387-397)",
+        "never run", MODERN, lambda profile: Variant(nll_form="full_sum")),
+    Intervention(
         "legacy_gauge", "H-NORMALIZATION",
         "the legacy gauge: the object divided by norm_Y_I before illumination, no diffraction gain (g = 1)",
         "none: main has no key for it; normalize_data is always applied (M ptycho/raw_data.py:972-992)",
@@ -114,13 +127,13 @@ CATALOG = {i.key: i for i in (
         "the dataset-derived intensity scale of D4f instead of the closed form sqrt(nphotons)/(N/2)",
         "none in main; the paper branch's D4f change (P ledger, facts §5.3)",
         "D4c/D4f: the bias persisted", MODERN, lambda profile: Variant(intensity_scale="dataset")),
+    Intervention(
+        "probe_scale_4", "H-NORMALIZATION", "probe_scale 4 with the ideal probe (the custom scenarios' setting)",
+        "ModelConfig(probe_scale=4.0)", "B0f: the custom scenarios (probe_scale 4) undershot less, 3.8x vs 6.5x",
+        MODERN, lambda profile: Variant(model=(("probe_scale", 4.0),))),
     _head("swish"),
     _head("softplus"),
     _head("relu"),
-    Intervention(
-        "probe_scale_4", "H-ARCHITECTURE", "probe_scale 4 with the ideal probe (the custom scenarios' setting)",
-        "ModelConfig(probe_scale=4.0)", "B0f: the custom scenarios (probe_scale 4) undershot less, 3.8x vs 6.5x",
-        MODERN, lambda profile: Variant(model=(("probe_scale", 4.0),))),
     Intervention(
         "legacy_training", "H-TRAINING-PARAMS",
         "the legacy run's epochs, batch size and validation split (the schedule is the same loop)",
@@ -139,7 +152,7 @@ CATALOG = {i.key: i for i in (
         f"the ratio over the whole object frame with {COVERAGE_GROUPS} test groups stitched (zeros count) "
         "instead of over the covered pixels",
         "InferenceConfig group_limit=64 and the whole-canvas mean (the sim-lines inference)",
-        "facts §5.4: gs1 covered 15% of the window", MODERN, None, recreates_undershoot=True),
+        "facts §5.4: gs1 covered 15% of the window", MODERN, None, judged=False),
 )}
 
 

@@ -206,7 +206,7 @@ def prepare(
         s_c=s_c,
         initial_log_scale=float(np.log(s_c)),
         spec=spec,
-        nll_form=NLL_FORM,
+        nll_form=variant.nll_form or NLL_FORM,
         weights=LossWeights.from_params(cfg),
         epochs=cfg["nepochs"],
         batch_size=cfg["batch_size"],

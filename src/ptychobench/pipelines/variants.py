@@ -11,7 +11,9 @@ enters:
 * ``normalization``: how the modern diffraction is normalised (:data:`NORMALIZATIONS`);
 * ``intensity_scale``: where the modern intensity scale comes from (:data:`INTENSITY_SCALES`);
 * ``presplit_shuffle``: whether the modern training groups are shuffled before the
-  validation split (``None``: the profile's convention).
+  validation split (``None``: the profile's convention);
+* ``nll_form``: the Poisson NLL's form (:data:`..training.losses.NLL_FORMS`; ``None``: the
+  pipeline's own, ``mean`` in the modern one, ``full_sum`` in the legacy one).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ NORMALIZATIONS = ("normalize_data", "legacy_gauge", "ceiling_target")
 #: D4f: ``s = sqrt(nphotons / mean_b Σ_xyc X_raw²)`` of the raw grouped training diffraction,
 #: summed over the channel axis as the recorded 558 / 273 imply, facts §5.3).
 INTENSITY_SCALES = ("closed_form", "dataset")
+#: the Poisson NLL's forms, as :data:`..training.losses.NLL_FORMS` (not imported: that module
+#: loads TensorFlow): the modern mean ``log_poisson_loss``, the legacy summed full log-pmf
+NLL_FORMS = ("mean", "full_sum")
 #: where ``ceiling_target`` puts the largest demanded amplitude, as a fraction of the ceiling:
 #: a sigmoid reaches 0.9 at a logit of 2.2, and 1 only at infinity
 CEILING_MARGIN = 0.9
@@ -47,8 +52,11 @@ class Variant:
     normalization: str = "normalize_data"
     intensity_scale: str = "closed_form"
     presplit_shuffle: bool | None = None
+    nll_form: str | None = None
 
     def __post_init__(self) -> None:
+        if self.nll_form is not None and self.nll_form not in NLL_FORMS:
+            raise ConfigError("nll_form", f"must be one of {NLL_FORMS}, got {self.nll_form!r}")
         if self.normalization not in NORMALIZATIONS:
             raise ConfigError("normalization", f"must be one of {NORMALIZATIONS}, got {self.normalization!r}")
         if self.intensity_scale not in INTENSITY_SCALES:
@@ -68,7 +76,7 @@ class Variant:
             if getattr(self, name):
                 out[name] = dict(getattr(self, name))
         for name, default in (("normalization", "normalize_data"), ("intensity_scale", "closed_form"),
-                              ("presplit_shuffle", None)):
+                              ("presplit_shuffle", None), ("nll_form", None)):
             if getattr(self, name) != default:
                 out[name] = getattr(self, name)
         return out
