@@ -16,7 +16,8 @@ from .conftest import assert_check
 
 pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
-CHECK_NAMES = [*checks.STATIC_CHECKS, "recorded_numbers", "training_run", "amplitude", "amplitude_gs1_ideal"]
+CHECK_NAMES = [*checks.STATIC_CHECKS, "recorded_numbers", "training_run", "amplitude", "amplitude_gs1_ideal",
+               "original_distribution"]
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)

@@ -199,6 +199,8 @@ def run_parity(profile="smoke", seed: int = 0, train: bool = True, doses: bool =
     outcome.checks.append(checks.check_amplitude(by_pipeline["legacy"], by_pipeline["modern"]))
     progress.check(outcome.checks[-1])
     outcome.checks += scenario_checks
+    outcome.checks.append(checks.check_original(by_pipeline["legacy"], by_pipeline["modern"]))
+    progress.check(outcome.checks[-1])
     if doses:
         for nphotons in profile.doses:
             for name, module in (("legacy", legacy), ("modern", modern)):

@@ -78,6 +78,10 @@ def run(args) -> int:
         "draws": draws,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    if args.record:
+        from . import reference
+        reference.record([out])
+        print(f"recorded {summary['flow']} at {profile} in {reference.REFERENCE_FILE}", file=sys.stderr)
     status = 0
     if args.compare:
         result = cmp.compare(out / "draw0")
@@ -110,5 +114,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads of the worker (default 2)")
     p.add_argument("--compare", action="store_true", help="compare our data path with the first draw, stage "
                    "by stage; exit 1 when a row fails")
+    p.add_argument("--record", action="store_true", help="record the draws as the original's distribution "
+                   "(parity/original_seeds.json), which the parity suite's trained rows are judged by")
     p.add_argument("--out", default=None, help="folder (default $PTYCHOBENCH_REPORTS/upstream-…)")
     p.set_defaults(func=run)

@@ -21,7 +21,8 @@ passes when every row does, and a check without rows fails. The row machinery li
 | ``gauge`` | ``metrics`` |
 | ``custom`` | ``custom_path`` (the custom-probe scenarios' own settings and model parts) |
 | ``recorded`` | ``recorded_numbers`` |
-| ``amplitude`` | ``amplitude``, ``amplitude_<scenario>`` (trained) |
+| ``amplitude`` | ``amplitude``, ``amplitude_<scenario>`` (trained; their bands from our own seeds are regression guards) |
+| ``original`` | ``original_distribution`` (trained: parity with the original's own draws) |
 
 The static checks need only the two *prepared* pipelines; the amplitude checks need the
 trained runs.
@@ -35,6 +36,7 @@ from .data import check_data
 from .gauge import check_metrics
 from .loss import LOSS_KEYS, check_loss_config, check_loss_form
 from .normalization import check_normalization
+from .original import check_original
 from .recorded import check_recorded_numbers
 from .rows import CheckResult, Rows
 from .stitching import check_stitching
