@@ -51,7 +51,8 @@ PARITY_STAGES = [
 #: checks in the order they complete; normalization again once the trained stages exist
 CHECKS_AS_THEY_COMPLETE = ["loss_config", "loss_form", "config", "data", "normalization", "architecture",
                            "training_params", "stitching", "metrics", "custom_path", "recorded_numbers",
-                           "normalization", "amplitude_gs1_ideal", "training_run", "amplitude"]
+                           "normalization", "amplitude_gs1_ideal", "training_run", "amplitude",
+                           "original_distribution"]
 
 
 def test_progress_names_every_stage_and_check(tiny_twice):

@@ -192,7 +192,8 @@ def band_rows(r, key: str, runs, reference: dict | None = None) -> None:
         values = [float(scored_metrics(run).get(q, math.nan)) for run in ok]
         got = float(np.median(values))
         lo, hi = band(faithful[q], tables.tolerance("trained", f"{q}_floor"))
-        what = (f"{key} {q} ({which}) within the faithful band (seeds {entry['seeds'][0]}-{entry['seeds'][-1]} "
+        what = (f"{key} {q} ({which}) within the faithful band (a regression guard: our own code at seeds "
+                f"{entry['seeds'][0]}-{entry['seeds'][-1]} "
                 f"gave {_fmt(min(faithful[q]))}-{_fmt(max(faithful[q]))})")
         r.inside(what, got, lo, hi, f"trained.{q}_floor")
     # structure that is not the truth's: worse than the flat answer, which no faithful run is

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..errors import UpstreamError
+from ..pipelines import provenance as prov
 from ..pipelines.profiles import Profile, get_profile
 from . import checkout as co
 from . import envs, score
@@ -106,7 +107,8 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
         os.replace(tmp, failed)  # kept for a look, never under the draw's own name
         raise
     provenance = {"upstream": {**info, "flow": flow, "versions": record.get("versions", {}),
-                               "command": " ".join(cmd[:2] + cmd[2:3] + ["…"])},
+                               "command": cmd[:2] + [a if len(a) < 200 else "…" for a in cmd[2:]]},
+                  "ptychobench": {"git": prov.git_state(), "cpu": prov.cpu_name(), "threads": threads},
                   "wall_s": wall}
     result = score.to_run_result(record, arrays, profile.name, provenance)
     run = {**result.to_json(), "wall_s": wall, "findings": record.get("findings", []),

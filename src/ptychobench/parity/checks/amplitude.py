@@ -80,7 +80,8 @@ def check_amplitude(legacy_runs, modern_runs, name: str = "amplitude", modern_ke
         r.within(f"legacy vs {modern_key}: |ln(residual_legacy / residual_modern)|",
                  abs_log(residual["legacy"] / residual["modern"]), "amplitude", "residual_abs_log")
     details["faithful"] = trained.reference_provenance(reference)
-    return r.result(name, "faithful seed distribution (parity/faithful_seeds.json); gauge formula x head clip "
+    return r.result(name, "regression guard: our faithful seed distribution (parity/faithful_seeds.json; parity "
+                    "with the original is the check original_distribution); gauge formula x head clip "
                     "written out; the other pipeline", details)
 
 
