@@ -202,3 +202,15 @@ def test_c03673d_collapse_is_a_finding_named_by_its_row(defect_draw):
     assert verdict["verdict"] == "FAIL"
     assert "rows:predict" in verdict["failed_rows"]
     assert [f["kind"] for f in verdict["findings"]] == ["rows_collapsed"]
+
+
+@pytest.mark.slow
+def test_the_labelled_harness_option_restores_per_group_rows_at_c03673d(tmp_path):
+    _need_env("tf221")
+    c = co.from_commit(BUNDLE, C03673D)
+    result, folder = runner.draw(c, "modern", "tiny", tmp_path / "draw0", per_group_reassembly=True)
+    run = json.loads((folder / "run.json").read_text())
+    assert result.failure is None
+    assert run["capture_points"]["predict"]["rows_out"] == 32
+    assert run["provenance"]["upstream"]["harness"] == ["per_group_reassembly"]
+    assert {r["row"] for r in cmp.compare(folder)["rows"] if r["row"].startswith("rows:")} >= {"rows:predict"}

@@ -63,7 +63,8 @@ def run(args) -> int:
     draws = []
     for k in range(args.draws):
         t0 = time.perf_counter()
-        result, folder = runner.draw(c, args.flow, profile, out / f"draw{k}", era=args.era, threads=args.threads)
+        result, folder = runner.draw(c, args.flow, profile, out / f"draw{k}", era=args.era, threads=args.threads,
+                                     per_group_reassembly=args.per_group_reassembly)
         draws.append(draw_summary(result, folder, time.perf_counter() - t0))
     first = json.loads((out / "draw0" / "run.json").read_text())
     summary = {
@@ -114,6 +115,9 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads of the worker (default 2)")
     p.add_argument("--compare", action="store_true", help="compare our data path with the first draw, stage "
                    "by stage; exit 1 when a row fails")
+    p.add_argument("--per-group-reassembly", action="store_true",
+                   help="harness option: reassemble per group where the commit batches it (c03673d and later "
+                        "sum every group of a batch into one canvas); recorded in the draw's provenance")
     p.add_argument("--record", action="store_true", help="record the draws as the original's distribution "
                    "(parity/original_seeds.json), which the parity suite's trained rows are judged by")
     p.add_argument("--out", default=None, help="folder (default $PTYCHOBENCH_REPORTS/upstream-…)")

@@ -271,6 +271,8 @@ def run_modern(args, cap: Capture) -> dict:
         from ptycho import nongrid_simulation, params, probe, tf_helper, train_pinn
         from ptycho.raw_data import RawData
     gen = _require(nongrid_simulation, "generate_simulated_data", "simulation")
+    if args.per_group_reassembly:
+        _per_group_reassembly(tf_helper, cap)
     config = TrainingConfig(
         model=ModelConfig(N=args.N, gridsize=args.gridsize, n_filters_scale=args.n_filters_scale,
                           probe_scale=10.0, probe_big=False, probe_mask=True),
@@ -364,6 +366,25 @@ def run_modern(args, cap: Capture) -> dict:
     return dict(cfg)
 
 
+def _per_group_reassembly(tf_helper, cap: Capture) -> None:
+    """The labelled harness option ``--per-group-reassembly``: where the model's reassembly layer
+    asks for the batched reassembly (c03673d on: ``custom_layers.py`` hard-codes ``batch_size =
+    64``, and the batched branch sums every group of a batch into one canvas), hand it the per-group
+    reassembly of the commits before (its parent's ``mk_reassemble_position_real``). A module
+    attribute is replaced; no file changes. The draw records that it was applied."""
+    batched = getattr(tf_helper, "mk_reassemble_position_batched_real", None)
+    per_group = getattr(tf_helper, "mk_reassemble_position_real", None)
+    if batched is None or per_group is None:
+        cap.scalars["harness"] = "per_group_reassembly: not applicable (no batched reassembly at this commit)"
+        return
+
+    def reassemble(input_positions, batch_size=64, **kwargs):
+        return per_group(input_positions, padded_size=kwargs.get("padded_size"))
+
+    tf_helper.mk_reassemble_position_batched_real = reassemble
+    cap.scalars["harness"] = "per_group_reassembly: applied (tf_helper.mk_reassemble_position_batched_real)"
+
+
 def _trainable(keras_model) -> int:
     """Trainable parameters other than scalars (the intensity scale is the only scalar weight:
     whether it trains is recorded on its own, ``scale_trainable``)."""
@@ -409,6 +430,8 @@ def main(argv=None) -> int:
     ap.add_argument("--positions", type=int, default=256)
     ap.add_argument("--train-groups", type=int, default=64)
     ap.add_argument("--test-groups", type=int, default=32)
+    ap.add_argument("--per-group-reassembly", action="store_true",
+                    help="harness option: per-group reassembly where the commit batches it (c03673d's defect)")
     ap.add_argument("--info", default="{}", help="JSON copied into worker.json (commit, era)")
     args = ap.parse_args(argv)
     args.checkout = os.path.abspath(args.checkout)
