@@ -449,7 +449,9 @@ def main(argv=None) -> int:
     try:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        # two inter-op threads at least: with one, Keras' predict (a tf.data pipeline feeding a
+        # function) hung for good in one of two smoke draws here (TF 2.15, py-spy: idle in predict)
+        tf.config.threading.set_inter_op_parallelism_threads(max(2, args.threads))
         record["versions"] = {"python": sys.version.split()[0], "numpy": np.__version__,
                               "tensorflow": tf.__version__}
         record["cfg"] = {k: _plain(v) for k, v in FLOWS[args.flow](args, cap).items() if k != "probe"}
