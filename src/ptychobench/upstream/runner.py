@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -76,7 +77,7 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
     info = {"checkout": checkout.to_json(), "era": era, "profile": profile.name,
             "harness": ["per_group_reassembly"] if per_group_reassembly else [],
             "lock_sha256": (envs.env_dir(era) / ".complete").read_text().strip()}
-    cmd = [str(python), str(WORKER), "--checkout", str(checkout.path), "--flow", flow, "--out", str(tmp),
+    cmd = [str(python), "-u", str(WORKER), "--checkout", str(checkout.path), "--flow", flow, "--out", str(tmp),
            "--threads", str(threads), "--info", json.dumps(info), *worker_args(flow, profile),
            *(["--per-group-reassembly"] if per_group_reassembly else [])]
     limit = timeout_s or TIMEOUT_S.get(profile.name, 3600)
@@ -99,7 +100,7 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
                     proc.wait()
                     break
                 if int(elapsed) % 30 == 0:
-                    log(f"[upstream] {flow} {_label(checkout)}: {elapsed:.0f} s")
+                    log(f"[upstream] {flow} {_label(checkout)}: {elapsed:.0f} s{_epoch(tmp / 'worker.log')}")
         except BaseException:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -114,7 +115,7 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
         os.replace(tmp, failed)  # kept for a look, never under the draw's own name
         raise
     provenance = {"upstream": {**info, "flow": flow, "versions": record.get("versions", {}),
-                               "command": cmd[:2] + [a if len(a) < 200 else "…" for a in cmd[2:]]},
+                               "command": [a if len(a) < 200 else "…" for a in cmd]},
                   "ptychobench": {"git": prov.git_state(), "cpu": prov.cpu_name(), "threads": threads},
                   "wall_s": wall}
     result = score.to_run_result(record, arrays, profile.name, provenance)
@@ -125,6 +126,14 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
     os.replace(tmp, out)
     log(f"[upstream] {flow} {_label(checkout)}: {record['status']} in {wall:.0f} s → {out}")
     return result, out
+
+
+def _epoch(log_path: Path) -> str:
+    """``, epoch k/n`` from the last Keras epoch line of the worker's log (empty before fit)."""
+    with open(log_path, "rb") as fh:
+        fh.seek(max(0, log_path.stat().st_size - 20000))
+        found = re.findall(rb"Epoch (\d+)/(\d+)", fh.read())
+    return f", epoch {int(found[-1][0])}/{int(found[-1][1])}" if found else ""
 
 
 def _read(folder: Path, returncode: int, checkout: co.Checkout, flow: str, wall: float, limit: float):
