@@ -91,3 +91,12 @@ def test_record_merges_draw_folders_atomically(tmp_path):
     with pytest.raises(Exception, match="summary.json: no such file"):
         reference.record([tmp_path / "nothing"], path)
     assert json.loads(path.read_text())["tiny"]["runs"]["modern"]["pearson"] == [0.5, 1.5]
+
+
+def test_a_reference_of_another_model_is_not_judged_and_says_why():
+    ref = _reference()
+    ref["smoke"]["runs"]["modern"]["trainable_params"] = 565_425
+    ours = {**_run(), "trainable_params": 566_184}
+    result = original.check_original([_run()], [ours], ref)
+    assert result.passed and len(result.rows) == len(QUANTITIES)  # legacy judged, modern not
+    assert "builds another model (565425 trainable parameters, ours 566184)" in result.details["modern"]["not judged"]

@@ -33,7 +33,11 @@ def entry_of(summary: dict) -> dict:
     ok = [d for d in summary["draws"] if not d["failure"]]
     values = {q: [d["alternative_metrics"][SCORING][q] for d in ok] for q in QUANTITIES}
     c = summary["checkout"]
-    return {
+    model = {}
+    if ok and (Path(ok[0].get("folder", "-")) / "run.json").is_file():  # the model the draws trained, as built
+        run = json.loads((Path(ok[0]["folder"]) / "run.json").read_text())
+        model = {"trainable_params": run["trainable_params"], "scale_trainable": run["training"].get("scale_trainable")}
+    return {**model,
         "upstream_commit": c.get("upstream_commit") or c.get("commit"), "bundle_commit": c.get("commit"),
         "date": c.get("date"), "subject": c.get("subject"), "flow": summary["flow"], "era": summary["era"],
         "lock_sha256": summary["lock_sha256"], "versions": summary["versions"], "seeded": summary["seeded"],

@@ -135,6 +135,9 @@ def to_run_result(record: dict, arrays: dict, profile: str, provenance: dict) ->
     result_metrics = scored.get("faithful", {})
     findings = record.get("findings", [])
     failure = "; ".join(f"{f['kind']}: {f['message']}" for f in findings) or None
+    if failure is None and not result_metrics:  # nothing to score is never a silent pass
+        failure = "not scored: " + ("no stitched output captured" if not views else
+                                    "the intensity scale or exp(log_scale) is not finite")
     cfg = record.get("cfg", {})
     return RunResult(
         pipeline=PIPELINE_OF_FLOW[flow],

@@ -150,6 +150,15 @@ class Capture:
         return _T()
 
 
+def _check_finite(cap: Capture) -> None:
+    """A training loss that became NaN or Inf is a finding (the run diverged), never a silent number."""
+    loss = cap.scalars.get("history", {}).get("loss", [])
+    bad = [i for i, v in enumerate(loss) if not math.isfinite(v)]
+    if bad:
+        cap.findings.append({"kind": "training_diverged", "stage": "train",
+                             "message": f"train: the loss became {loss[bad[0]]} in epoch {bad[0] + 1} of {len(loss)}"})
+
+
 def _history(h) -> dict:
     hist = getattr(h, "history", h) or {}
     return {k: [float(x) for x in v] for k, v in dict(hist).items()}
@@ -221,6 +230,7 @@ def run_dose(args, cap: Capture) -> dict:
         cap.scalars["n_train_groups"] = int(np.shape(train_data.X)[0])
         cap.point("train", int(np.shape(train_data.X)[0]), None, X=train_data.X)
         cap.scalars["history"] = _history(history)
+        _check_finite(cap)
         return model_instance, history
 
     train_pinn.train = train_
@@ -338,6 +348,7 @@ def run_modern(args, cap: Capture) -> dict:
         try:
             model_instance, history = train_pinn.train(train_c)
             cap.scalars["history"] = _history(history)
+            _check_finite(cap)
         except Exception as err:  # a defect of the commit is a finding, not a crash of ours
             cap.findings.append({"kind": "fit_failed", "stage": "train",
                                  "message": f"fit raised {type(err).__name__}: {str(err).splitlines()[0][:300]}"})
