@@ -23,7 +23,8 @@ from ..progress import Progress
 from . import rows as rows_mod
 from . import runs as runs_mod
 
-#: The original dose_experiments flow, run on these machines (``scripts/original_de.py``).
+#: The original dose_experiments flow, run on these machines (by a script since replaced by
+#: ``ptychobench upstream --commit dose_experiments --flow dose --profile investigation_232``).
 ORIGINAL_DE_FILE = Path(__file__).with_name("original_de.json")
 
 
