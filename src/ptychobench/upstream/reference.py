@@ -47,20 +47,36 @@ def entry_of(summary: dict) -> dict:
         "wall_s": [d["wall_s"] for d in summary["draws"]], **values}
 
 
-def record(folders, path: Path = REFERENCE_FILE) -> dict:
-    """Merge the draws of ``folders`` into the reference file (atomically); returns it."""
-    reference = json.loads(path.read_text()) if path.exists() else {}
-    git = provenance.git_state()
+def _summaries(folders) -> dict:
+    """``{(profile, key): summary}``, the draws of folders of the same commit, flow and profile pooled
+    (more draws added to a record); folders that disagree on what was run are refused."""
+    pooled = {}
     for folder in folders:
         summary_path = Path(folder) / "summary.json"
         if not summary_path.is_file():
             raise UpstreamError(f"{summary_path}: no such file (a `ptychobench upstream --draws K` folder has one)")
         summary = json.loads(summary_path.read_text())
-        profile = summary["profile"]
+        slot = (summary["profile"], KEY_OF_FLOW[summary["flow"]])
+        if slot in pooled:
+            first = pooled[slot]
+            for field in ("checkout", "era", "lock_sha256"):
+                if first[field] != summary[field]:
+                    raise UpstreamError(f"{summary_path}: {field} differs from the other draws of {slot}")
+            first["draws"] = first["draws"] + summary["draws"]
+        else:
+            pooled[slot] = summary
+    return pooled
+
+
+def record(folders, path: Path = REFERENCE_FILE) -> dict:
+    """Merge the draws of ``folders`` into the reference file (atomically); returns it."""
+    reference = json.loads(path.read_text()) if path.exists() else {}
+    git = provenance.git_state()
+    for (profile, key), summary in _summaries(folders).items():
         entry = reference.setdefault(profile, {"runs": {}})
         entry.update({"scoring": SCORING, "ours_commit": git["sha"] or "unknown", "cpu": provenance.cpu_name(),
                       "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
-        entry["runs"][KEY_OF_FLOW[summary["flow"]]] = entry_of(summary)
+        entry["runs"][key] = entry_of(summary)
     atomic_write_text(path, json.dumps(reference, indent=1, sort_keys=True) + "\n")
     return reference
 
