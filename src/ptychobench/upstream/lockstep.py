@@ -20,7 +20,7 @@
    the float32 rounding at that step, measured, grown by the training exactly as a rounding
    difference grows.
 4. **The verdict** (:func:`compare`): per step, each quantity's relative difference ours vs theirs
-   against the floor's (its largest up to that step); the first step and variable where it
+   against the floor's (its largest over the variables and the steps so far); the first step and variable where it
    exceeds ``TOL × max(floor, ULP_FLOOR)`` is where they part.
 
 Writes ``lockstep.json`` and ``lockstep.md`` under ``--out``; exit status 0 when nothing parts,
@@ -72,14 +72,16 @@ PLANTS = {
 # ------------------------------------------------------------------ theirs
 
 
-def run_theirs(profile: str, out: Path, steps: int, threads: int = 2, log=None) -> Path:
-    """The original's lockstep draw at ``profile`` into ``out`` (its folder)."""
+def run_theirs(profile: str, out: Path, steps: int, threads: int = 2, log=None, epochs: int | None = None) -> Path:
+    """The original's lockstep draw at ``profile`` into ``out`` (its folder); ``epochs`` instead of
+    the profile's."""
     from . import checkout as co
     from . import runner
 
     c = co.from_commit(co.DEFAULT_BUNDLE, "dose_experiments")
     _, folder = runner.draw(c, "dose", profile, out, threads=threads, log=log,
-                            extra_args=("--lockstep-steps", str(steps)))
+                            extra_args=("--lockstep-steps", str(steps),
+                                        *(("--epochs", str(epochs)) if epochs else ())))
     return Path(folder)
 
 
@@ -119,7 +121,9 @@ class Observer:
         self.snaps = {"0": [v.numpy() for v in self.variables]}
         self.step = 0
 
-        @tf.function(reduce_retracing=True)
+        # the probe runs as the step does (XLA or TensorFlow's kernels): the floor run's probe then
+        # differs from ours by float32 rounding from the first step on, as the original's does
+        @tf.function(reduce_retracing=True, jit_compile=settings.jit_compile)
         def probe(x, pos, obj_t):
             with tf.GradientTape() as tape:
                 outputs = model((x, pos), training=True)
@@ -199,6 +203,28 @@ def run_ours(theirs: dict, profile: str, steps: int, jit_compile: bool = True, p
             "epochs_run": result.epochs_run, "n_train": result.n_train, "n_val": result.n_val}
 
 
+def _save_run(path: Path, run: dict) -> None:
+    """One of our runs as it was recorded (to compare again without training again)."""
+    arrays = {f"w{tag}_{j:02d}": w for tag, snap in run["snaps"].items() for j, w in enumerate(snap)}
+    arrays.update({k: np.asarray(run["rec"][k], np.float64) for k in ("loss", "nll", "mae", "grad_norm", "weight_norm")})
+    np.savez(path, **arrays, meta=json.dumps({"epochs": run["rec"]["epochs"],
+                                              **{k: v for k, v in run.items() if k not in ("rec", "snaps")}},
+                                             default=str))
+
+
+def load_run(path: Path) -> dict:
+    with np.load(path) as z:
+        meta = json.loads(str(z["meta"]))
+        rec = {k: z[k].tolist() for k in ("loss", "nll", "mae", "grad_norm", "weight_norm")}
+        snaps: dict = {}
+        for k in z.files:
+            if k.startswith("w"):
+                tag, j = k[1:].rsplit("_", 1)
+                snaps.setdefault(tag, [None] * 32)[int(j)] = z[k]
+    rec["epochs"] = meta.pop("epochs")
+    return {"rec": rec, "snaps": snaps, **meta}
+
+
 # ------------------------------------------------------------------ comparison
 
 
@@ -248,10 +274,11 @@ def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL) -> dict:
         row = {"step": step, "loss_ours": o["loss"][i], "loss_theirs": float(t["loss"][i]),
                "loss_floor": f["loss"][i], "parted": []}
         for q in d:
-            # the floor of a quantity at step s: the largest rounding difference it has shown at
-            # any step up to s (a rounding difference grows with the steps, and one pair of runs
-            # can agree by chance at one step)
-            envelope[q] = np.maximum(envelope.get(q, 0.0), np.atleast_1d(fl[q]))
+            # the floor of a quantity at step s: the largest rounding difference any of its
+            # variables has shown at any step up to s (a rounding difference grows with the steps,
+            # and one pair of runs agrees by chance at one step or in one variable: per variable and
+            # step, the floor scatters over two decades on the tiny profile)
+            envelope[q] = max(envelope.get(q, 0.0), float(np.max(fl[q])))
             dq, bound = np.atleast_1d(d[q]), tol * np.maximum(envelope[q], ULP_FLOOR)
             worst = int(np.argmax(dq / bound))
             row[q] = {"diff": float(dq[worst]), "bound": float(bound[worst]), "floor": float(np.atleast_1d(fl[q])[worst]),
@@ -291,7 +318,7 @@ def markdown(result: dict, meta: dict) -> str:
     lines = [f"# Lockstep: ours vs the original ({meta['profile']}, {meta.get('plant', 'none')})", "",
              f"Verdict: **{result['verdict']}**. A quantity parts at a step when its relative difference ours vs the "
              f"original exceeds {result['tol']:g} × max(floor, 2^-22), the floor being the same quantity's relative "
-             "difference between ours (XLA) and ours on TensorFlow's kernels, its largest up to that step.", ""]
+             "difference between ours (XLA) and ours on TensorFlow's kernels, its largest over the variables and the steps up to that one.", ""]
     fp = result["first_parting"]
     if fp:
         lines += [f"First parting: step {fp['step']}, {fp['quantity']} at {fp['where']}: {fp['diff']:.3g} "
@@ -316,18 +343,20 @@ def markdown(result: dict, meta: dict) -> str:
 
 
 def run(profile: str = "tiny", steps: int = 8, out: Path | None = None, theirs_dir: Path | None = None,
-        plant: str = "none", threads: int = 2, log=None) -> dict:
+        plant: str = "none", threads: int = 2, log=None, epochs: int | None = None) -> dict:
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out or Path(os.environ.get("PTYCHOBENCH_REPORTS", "reports")) / f"lockstep-{profile}-{stamp}")
     out.mkdir(parents=True, exist_ok=True)
     if theirs_dir is None or not (Path(theirs_dir) / "lockstep.npz").is_file():
-        theirs_dir = run_theirs(profile, Path(theirs_dir or out / "theirs"), steps, threads, log)
+        theirs_dir = run_theirs(profile, Path(theirs_dir or out / "theirs"), steps, threads, log, epochs)
     theirs = load_theirs(Path(theirs_dir))
     log("[lockstep] ours (XLA step)")
     ours = run_ours(theirs, profile, steps, jit_compile=True, plant=plant)
     log("[lockstep] ours (TensorFlow's kernels: the rounding floor)")
     floor = run_ours(theirs, profile, steps, jit_compile=False, plant=plant)
+    _save_run(out / "ours.npz", ours)
+    _save_run(out / "floor.npz", floor)
     result = compare(theirs, ours, floor)
     meta = {"profile": profile, "steps": steps, "plant": plant, "plant_means": PLANTS.get(plant),
             "theirs": str(theirs_dir), "ours_settings": ours["settings"], "s_c_ours": ours["s_c_ours"],
@@ -347,9 +376,10 @@ def main(argv=None) -> int:
     ap.add_argument("--theirs", default=None, help="a finished lockstep draw of the original to reuse")
     ap.add_argument("--plant", default="none", choices=sorted(PLANTS), help="a change in ours the lockstep must catch")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=None, help="epochs instead of the profile's (both sides)")
     args = ap.parse_args(argv)
     res = run(args.profile, args.steps, Path(args.out) if args.out else None,
-              Path(args.theirs) if args.theirs else None, args.plant, args.threads)
+              Path(args.theirs) if args.theirs else None, args.plant, args.threads, epochs=args.epochs)
     fp = res["first_parting"]
     if fp:
         print(f"PARTED at step {fp['step']}: {fp['quantity']} at {fp['where']}, {fp['diff']:.3g} > {fp['bound']:.3g}",
