@@ -8,16 +8,25 @@ the original's per-sample sum), the lockstep names step 1 and the loss.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from ptychobench.upstream import checkout as co
+from ptychobench.upstream import envs
 from ptychobench.upstream import lockstep as L
-
-from .test_upstream import _need_env
 
 pytestmark = pytest.mark.skipif(not co.DEFAULT_BUNDLE.is_file(), reason=f"no bundle at {co.DEFAULT_BUNDLE}")
 STEPS = 4
+
+
+def _need_env(era: str) -> None:
+    if not envs.is_built(era):
+        if os.environ.get("CI") or os.environ.get("PTYCHOBENCH_REQUIRE_UPSTREAM"):
+            envs.ensure(era)
+        else:
+            pytest.skip(f"the {era} environment is not built: python -m ptychobench.upstream.envs {era}")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +62,8 @@ def test_ours_keeps_lockstep_and_a_planted_nll_is_caught_at_step_1(theirs, floor
     assert first["loss"]["diff"] < 1e-4 and first["grad_norm"]["max_diff"] < 1e-3
     assert [e["lr_ours"] for e in result["epochs"]] == [e["lr_theirs"] for e in result["epochs"]]
 
-    planted = L.run_ours(theirs, "tiny", STEPS, jit_compile=True, plant="nll_mean")
-    result = L.compare(theirs, planted, floor)
+    # the rounding floor is the unplanted pair's (ours with XLA and on TensorFlow's kernels)
+    planted = L.run_ours(theirs, "tiny", STEPS, jit_compile=False, plant="nll_mean")
+    result = L.compare(theirs, planted, floor, floor_ref=ours)
     assert result["verdict"] == "PARTED"
     assert result["first_parting"]["step"] == 1 and result["first_parting"]["quantity"] == "loss"

@@ -218,7 +218,7 @@ def load_run(path: Path) -> dict:
         rec = {k: z[k].tolist() for k in ("loss", "nll", "mae", "grad_norm", "weight_norm")}
         snaps: dict = {}
         for k in z.files:
-            if k.startswith("w"):
+            if k.startswith("w") and k != "weight_norm":
                 tag, j = k[1:].rsplit("_", 1)
                 snaps.setdefault(tag, [None] * 32)[int(j)] = z[k]
     rec["epochs"] = meta.pop("epochs")
@@ -250,10 +250,12 @@ def _theirs_rec(theirs: dict) -> dict:
             "epochs": theirs["record"]["lockstep"]["epochs"]}
 
 
-def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL) -> dict:
-    """Step by step: ours vs theirs against ours vs the floor run; the first parting."""
+def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL, floor_ref: dict | None = None) -> dict:
+    """Step by step: ours vs theirs against the floor (``floor`` vs ``floor_ref``, default ours: the
+    same run on TensorFlow's kernels and with XLA); the first parting."""
     t = _theirs_rec(theirs)
-    o, f = ours["rec"], floor["rec"]
+    floor_ref = ours if floor_ref is None else floor_ref
+    o, f, fr = ours["rec"], floor["rec"], floor_ref["rec"]
     n = min(len(t["loss"]), len(o["loss"]), len(f["loss"]))
     start = [np.asarray(w, np.float64) for w in weights_in_our_order(theirs, "0")]
     rows, first, envelope = [], None, {}
@@ -261,16 +263,16 @@ def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL) -> dict:
         step = i + 1
         d = {"loss": _rel(o["loss"][i], t["loss"][i]), "nll": _rel(o["nll"][i], t["nll"][i]),
              "grad_norm": _rel(o["grad_norm"][i], t["grad_norm"][i])}
-        fl = {"loss": _rel(f["loss"][i], o["loss"][i]), "nll": _rel(f["nll"][i], o["nll"][i]),
-              "grad_norm": _rel(f["grad_norm"][i], o["grad_norm"][i])}
+        fl = {"loss": _rel(f["loss"][i], fr["loss"][i]), "nll": _rel(f["nll"][i], fr["nll"][i]),
+              "grad_norm": _rel(f["grad_norm"][i], fr["grad_norm"][i])}
         tag = f"s{step}"
         if tag in ours["snaps"] and tag in floor["snaps"] and f"w{tag}_00" in theirs["arrays"]:
             th = weights_in_our_order(theirs, tag)
             d["weights"] = _weight_diffs(ours["snaps"][tag], th, start)
-            fl["weights"] = _weight_diffs(floor["snaps"][tag], ours["snaps"][tag], start)
+            fl["weights"] = _weight_diffs(floor["snaps"][tag], floor_ref["snaps"][tag], start)
         else:  # norms only: |‖w_ours‖ − ‖w_theirs‖| relative to ‖w_theirs‖
             d["weight_norm"] = _rel(o["weight_norm"][i], t["weight_norm"][i])
-            fl["weight_norm"] = _rel(f["weight_norm"][i], o["weight_norm"][i])
+            fl["weight_norm"] = _rel(f["weight_norm"][i], fr["weight_norm"][i])
         row = {"step": step, "loss_ours": o["loss"][i], "loss_theirs": float(t["loss"][i]),
                "loss_floor": f["loss"][i], "parted": []}
         for q in d:
@@ -279,12 +281,12 @@ def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL) -> dict:
             # and one pair of runs agrees by chance at one step or in one variable: per variable and
             # step, the floor scatters over two decades on the tiny profile)
             envelope[q] = max(envelope.get(q, 0.0), float(np.max(fl[q])))
-            dq, bound = np.atleast_1d(d[q]), tol * np.maximum(envelope[q], ULP_FLOOR)
-            worst = int(np.argmax(dq / bound))
-            row[q] = {"diff": float(dq[worst]), "bound": float(bound[worst]), "floor": float(np.atleast_1d(fl[q])[worst]),
+            dq, bound = np.atleast_1d(d[q]), tol * max(envelope[q], ULP_FLOOR)
+            worst = int(np.argmax(dq))
+            row[q] = {"diff": float(dq[worst]), "bound": float(bound), "floor": float(envelope[q]),
                       "where": VARIABLE_NAMES[worst] if dq.size == 32 else q,
                       "max_diff": float(dq.max()), "max_floor": float(np.atleast_1d(fl[q]).max())}
-            if dq[worst] > bound[worst]:
+            if dq[worst] > bound:
                 row["parted"].append(q)
         if row["parted"] and first is None:
             q = row["parted"][0]
@@ -300,7 +302,8 @@ def compare(theirs: dict, ours: dict, floor: dict, tol: float = TOL) -> dict:
         tag = f"e{j}"
         if tag in ours["snaps"] and f"w{tag}_00" in theirs["arrays"] and tag in floor["snaps"]:
             th = weights_in_our_order(theirs, tag)
-            wd, wf = _weight_diffs(ours["snaps"][tag], th, start), _weight_diffs(floor["snaps"][tag], ours["snaps"][tag], start)
+            wd = _weight_diffs(ours["snaps"][tag], th, start)
+            wf = _weight_diffs(floor["snaps"][tag], floor_ref["snaps"][tag], start)
             e.update(weights_max_diff=float(wd.max()), weights_where=VARIABLE_NAMES[int(np.argmax(wd))],
                      weights_max_floor=float(wf.max()),
                      weight_rel_norm_ours_over_theirs=[float(np.linalg.norm(a) / np.linalg.norm(b))
