@@ -51,6 +51,9 @@ class TrainSettings:
     #: computation to float32 rounding, about 1.3× the groups/s on 2 AVX2 cores (docs/training-profile.md);
     #: ``False`` runs TensorFlow's own kernels. The evaluation step and ``predict`` are not compiled.
     jit_compile: bool = True
+    #: each epoch's batches in a fresh random order (Keras' ``fit(shuffle=True)``, the original's);
+    #: ``False``: the training groups in their stored order (``shuffle=False``: the lockstep)
+    shuffle: bool = True
 
 
 @dataclass
@@ -198,7 +201,7 @@ def make_steps(model, settings: TrainSettings, N: int, C: int):
     return optimizer, train_step, eval_step
 
 
-def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> TrainResult:
+def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None, observer=None) -> TrainResult:
     """Fit ``model`` to reproduce its scaled input diffraction.
 
     Parameters
@@ -210,6 +213,11 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
     settings : TrainSettings
     Y_I : float32 (B, N, N, C), optional
         Label amplitudes, needed only when ``realspace_weight > 0``.
+
+    observer : optional
+        Told what the loop does, for the lockstep (:mod:`ptychobench.upstream.lockstep`):
+        ``epoch_begin(epoch, lr)``, ``before_step(x, pos, obj_t)`` (the batch, weights not yet
+        updated), ``after_step(total, terms)``, ``epoch_end(epoch, logs)``.
 
     Raises
     ------
@@ -244,7 +252,9 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
         for epoch in range(1, settings.epochs + 1):
             lr = float(optimizer.learning_rate.numpy())
             lr_trace.append(lr)
-            order = train_idx[rng.permutation(len(train_idx))]
+            order = train_idx[rng.permutation(len(train_idx))] if settings.shuffle else train_idx
+            if observer is not None:
+                observer.epoch_begin(epoch, lr)
             batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
             epoch_orders.append(order.tolist())
             batch_sizes.append([])
@@ -253,7 +263,12 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
             with progress.bar(len(batches), f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
                               plain=False) as bar:
                 for b, idx in enumerate(batches, start=1):
-                    total, terms = train_step(*batch(idx))
+                    data = batch(idx)
+                    if observer is not None:
+                        observer.before_step(*data)
+                    total, terms = train_step(*data)
+                    if observer is not None:
+                        observer.after_step(total, terms)
                     batch_sizes[-1].append(len(idx))
                     value = float(total)
                     if not math.isfinite(value):
@@ -279,6 +294,8 @@ def train(model, X_in, coords_relative, settings: TrainSettings, Y_I=None) -> Tr
                 new_lr = plateau.step(history[settings.plateau_monitor][-1], lr)
                 if new_lr != lr:
                     optimizer.learning_rate.assign(new_lr)
+            if observer is not None:
+                observer.epoch_end(epoch, {key: values[-1] for key, values in history.items()})
             epochs_bar.set_postfix(loss=f"{history['loss'][-1]:.4g}", lr=f"{lr:.3g}")
             epochs_bar.update(1)
             if stopper.should_stop(history[settings.early_stop_monitor][-1]):

@@ -2,6 +2,7 @@
 
     ptychobench upstream [--checkout PATH | --repo PATH_OR_BUNDLE --commit REV] [--flow dose|modern]
                          [--profile tiny|smoke|investigation] [--draws K] [--compare] [--out DIR]
+    ptychobench upstream --lockstep STEPS [--profile P] [--out DIR]     (:mod:`.lockstep`)
 
 Without ``--checkout`` or ``--repo`` the code-only history beside the project
 (``../shared/upstream/ptychopinn-code.bundle``) is used, at ``--commit`` (default
@@ -54,6 +55,13 @@ def draw_summary(result, folder: Path, wall: float) -> dict:
 
 
 def run(args) -> int:
+    if args.lockstep:
+        from . import lockstep
+        if args.flow not in (None, "dose") or args.checkout or args.repo or args.commit:
+            raise co.UpstreamError("--lockstep: the dose flow of dose_experiments' tip only")
+        return lockstep.main(["--profile", args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "tiny"),
+                              "--steps", str(args.lockstep), "--threads", str(args.threads),
+                              *(["--out", args.out] if args.out else [])])
     c = resolve(args)
     profile = args.profile or os.environ.get("PTYCHOBENCH_PROFILE", "tiny")
     label = (c.upstream_commit or c.commit or "worktree")[:12]
@@ -133,5 +141,10 @@ def add_parser(sub) -> None:
                         "sum every group of a batch into one canvas); recorded in the draw's provenance")
     p.add_argument("--record", action="store_true", help="record the draws as the original's distribution "
                    "(parity/original_seeds.json), which the parity suite's trained rows are judged by")
+    p.add_argument("--lockstep", type=int, default=0, metavar="STEPS",
+                   help="train the original (dose flow) and ours from the same initial weights on the same "
+                        "unshuffled batches; compare them step by step (whole weights after the first STEPS "
+                        "steps) and name the first parting (python -m ptychobench.upstream.lockstep has more "
+                        "options)")
     p.add_argument("--out", default=None, help="folder (default $PTYCHOBENCH_REPORTS/upstream-…)")
     p.set_defaults(func=run)

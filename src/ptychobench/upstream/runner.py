@@ -54,11 +54,12 @@ def _label(c: co.Checkout) -> str:
 
 def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: str | os.PathLike,
          era: str | None = None, threads: int = 2, timeout_s: float | None = None, log=None,
-         per_group_reassembly: bool = False):
+         per_group_reassembly: bool = False, extra_args: tuple = ()):
     """Run one draw; returns ``(RunResult, folder)``. ``flow`` None picks the first the checkout has.
 
     ``per_group_reassembly``: the labelled harness option that works around c03673d's batched
-    reassembly (:func:`.worker._per_group_reassembly`); the draw's provenance says it was used."""
+    reassembly (:func:`.worker._per_group_reassembly`); the draw's provenance says it was used.
+    ``extra_args``: more worker options (``--lockstep-steps K``)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     have = co.flows(checkout)
@@ -79,7 +80,7 @@ def draw(checkout: co.Checkout, flow: str | None, profile: str | Profile, out: s
             "lock_sha256": (envs.env_dir(era) / ".complete").read_text().strip()}
     cmd = [str(python), "-u", str(WORKER), "--checkout", str(checkout.path), "--flow", flow, "--out", str(tmp),
            "--threads", str(threads), "--info", json.dumps(info), *worker_args(flow, profile),
-           *(["--per-group-reassembly"] if per_group_reassembly else [])]
+           *(["--per-group-reassembly"] if per_group_reassembly else []), *map(str, extra_args)]
     limit = timeout_s or TIMEOUT_S.get(profile.name, 3600)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
            "OMP_NUM_THREADS": str(threads), "PYTHONPATH": "",

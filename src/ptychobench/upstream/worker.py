@@ -225,6 +225,8 @@ def run_dose(args, cap: Capture) -> dict:
     raw_train = _require(train_pinn, "train", "training")
 
     def train_(train_data, *a, **kw):
+        if args.lockstep_steps > 0:
+            _lockstep_fit(args, cap)
         with cap.timed("train"):
             model_instance, history = raw_train(train_data, *a, **kw)
         cap.scalars["n_train_groups"] = int(np.shape(train_data.X)[0])
@@ -253,6 +255,96 @@ def run_dose(args, cap: Capture) -> dict:
     cap.scalars["original_metrics"] = ({k: _plain(d[k]) for k in ("mae", "mse", "psnr", "frc50") if k in d}
                                        if isinstance(d, dict) else "not computed: save_metrics needs ptycho/FRC")
     return dict(cfg)
+
+
+# ------------------------------------------------------------------ lockstep (dose flow)
+
+#: the arrays of ``lockstep.npz`` besides the weight snapshots ``w<tag>_<k>`` (tag ``0``: before fit,
+#: ``s<i>``: after step i (1-based), ``e<j>``: after epoch j (1-based))
+LOCKSTEP_ARRAYS = ("x", "coords", "y_realspace", "loss", "nll", "mae", "grad_norm", "weight_norm")
+
+
+def _lockstep_fit(args, cap: Capture) -> None:
+    """Make the original's own ``autoencoder.fit`` call (its callbacks, its validation split, its
+    compiled loss and optimizer) run with ``shuffle=False`` and a recorder appended.
+
+    The original's ``model.train`` is left as it is; only the ``fit`` attribute of its built model
+    instance is wrapped. The recorder writes, per step (the batch before its update): the compiled
+    loss and its NLL and MAE terms, and every trainable variable's gradient norm, all from one
+    ``GradientTape`` over the same call Keras' ``train_step`` makes; after each step every variable's
+    norm, and the whole weights after the first ``--lockstep-steps`` steps and after each epoch.
+    The initial weights and the arrays ``fit`` is given go to ``lockstep.npz`` with them.
+    """
+    import tensorflow as tf
+    from ptycho import model
+
+    net = model.autoencoder
+    raw_fit = net.fit
+    variables = list(net.trainable_weights)
+    rec = {"loss": [], "nll": [], "mae": [], "grad_norm": [], "weight_norm": [], "epochs": []}
+    snaps = {"w0_%02d" % k: v.numpy() for k, v in enumerate(variables)}
+    cap.scalars["lockstep_variables"] = [[v.name, list(v.shape)] for v in variables]
+
+    def fit(x, y, **kw):
+        kw["shuffle"] = False
+        batch = int(kw.get("batch_size") or 32)
+        n = int(np.shape(x[0])[0])
+        split = int(math.floor(n * (1.0 - float(kw.get("validation_split", 0.0)))))  # Keras' tail
+        xs = [np.asarray(a, np.float32) for a in x]
+        ys = [np.asarray(a, np.float32) for a in y]
+        cap.arrays_lockstep = {"x": xs[0], "coords": xs[1], "y_realspace": ys[0]}
+        same = [float(np.max(np.abs(ys[1] - xs[0]))), float(np.max(np.abs(ys[2] - xs[0] ** 2)))]
+        cap.scalars["lockstep_fit"] = {"n": n, "n_train": split, "batch_size": batch,
+                                       "epochs": int(kw.get("epochs", 1)), "targets_minus_inputs": same,
+                                       "fit_kwargs": {k: _plain(v) for k, v in kw.items() if k != "callbacks"},
+                                       "callbacks": [type(c).__name__ for c in kw.get("callbacks", [])]}
+        @tf.function
+        def probe_step(xb, cb, y0, y1, y2):
+            with tf.GradientTape() as tape:
+                pred = net([xb, cb], training=True)
+                total = net.compute_loss([xb, cb], [y0, y1, y2], pred)
+            grads = tape.gradient(total, variables)
+            # the NLL term as the original's own fn_poisson_nll forms it from the amplitude output
+            nll = tf.reduce_mean(model.negloglik(y2, model.dist_poisson_intensity(pred[1])))
+            mae = tf.reduce_mean(tf.abs(y1 - pred[1]))
+            return total, nll, mae, [tf.norm(g) for g in grads]
+
+        class Recorder(tf.keras.callbacks.Callback):
+            step = 0
+
+            def on_epoch_begin(self, epoch, logs=None):
+                rec["epochs"].append({"epoch": epoch + 1, "lr": float(tf.keras.backend.get_value(
+                    net.optimizer.learning_rate)), "first_step": self.step + 1})
+
+            def on_train_batch_begin(self, b, logs=None):
+                sl = slice(b * batch, min((b + 1) * batch, split))
+                t, nll, mae, g = probe_step(xs[0][sl], xs[1][sl], ys[0][sl], ys[1][sl], ys[2][sl])
+                rec["loss"].append(float(t))
+                rec["nll"].append(float(nll))
+                rec["mae"].append(float(mae))
+                rec["grad_norm"].append([float(v) for v in g])
+
+            def on_train_batch_end(self, b, logs=None):
+                self.step += 1
+                rec["weight_norm"].append([float(np.linalg.norm(v.numpy())) for v in variables])
+                if self.step <= args.lockstep_steps:
+                    snaps.update({"ws%d_%02d" % (self.step, k): v.numpy() for k, v in enumerate(variables)})
+
+            def on_epoch_end(self, epoch, logs=None):
+                rec["epochs"][-1].update({k: float(v) for k, v in (logs or {}).items()}, last_step=self.step)
+                snaps.update({"we%d_%02d" % (epoch + 1, k): v.numpy() for k, v in enumerate(variables)})
+
+        kw["callbacks"] = list(kw.get("callbacks") or []) + [Recorder()]
+        with cap.timed("lockstep_fit"):
+            return raw_fit(x, y, **kw)
+
+    net.fit = fit
+    cap.lockstep = (rec, snaps)
+    cap.scalars["lockstep_loss_config"] = {"compiled_loss": repr(getattr(net, "loss", None)),
+                                           "loss_weights": _plain(getattr(net.compiled_loss, "_loss_weights", None)),
+                                           "jit_compile": _plain(getattr(net, "_jit_compile", None)),
+                                           "run_eagerly": bool(net.run_eagerly),
+                                           "optimizer": _plain(net.optimizer.get_config())}
 
 
 # ------------------------------------------------------------------ main's modern flow
@@ -443,6 +535,8 @@ def main(argv=None) -> int:
     ap.add_argument("--test-groups", type=int, default=32)
     ap.add_argument("--per-group-reassembly", action="store_true",
                     help="harness option: per-group reassembly where the commit batches it (c03673d's defect)")
+    ap.add_argument("--lockstep-steps", type=int, default=0,
+                    help="dose flow: fit unshuffled and record the first this many steps' weights (lockstep.npz)")
     ap.add_argument("--info", default="{}", help="JSON copied into worker.json (commit, era)")
     args = ap.parse_args(argv)
     args.checkout = os.path.abspath(args.checkout)
@@ -479,6 +573,12 @@ def main(argv=None) -> int:
                   timings=cap.timings, wall_s=time.perf_counter() - t0, peak_rss_bytes=_peak_rss(),
                   arrays={k: [list(np.shape(v)), str(np.asarray(v).dtype)] for k, v in cap.arrays.items()})
     _write_npz(os.path.join(out, "arrays.npz"), {k: v for k, v in cap.arrays.items() if k in ARRAYS})
+    if getattr(cap, "lockstep", None) is not None:
+        rec, snaps = cap.lockstep
+        arrays = {**getattr(cap, "arrays_lockstep", {}), **snaps,
+                  **{k: np.asarray(rec[k], np.float64) for k in ("loss", "nll", "mae", "grad_norm", "weight_norm")}}
+        _write_npz(os.path.join(out, "lockstep.npz"), arrays)
+        record["lockstep"] = {"epochs": rec["epochs"], "steps": len(rec["loss"])}
     _write_json(os.path.join(out, "worker.json"), record)  # last: its presence means the draw ended
     print(json.dumps({"status": status, "findings": cap.findings, "error": record.get("error", {}).get("message")}))
     return code
