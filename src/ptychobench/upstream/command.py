@@ -96,7 +96,7 @@ def run(args) -> int:
         "versions": first["provenance"]["upstream"]["versions"],
         "seeded": "data: np.random.seed(1)/(2) (dose) or (42) (modern) inside the original; "
                   "TensorFlow (weights, Poisson noise, batch order) unseeded, as the original leaves it",
-        "command": "ptychobench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["upstream"] else None,
+        "command": "ptychobench " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["upstream"] else None,
         "draws": draws,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))

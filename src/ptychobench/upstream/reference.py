@@ -13,12 +13,14 @@ era and its lock's hash, the versions, the command and this machine. The values 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import atomic_write_text
 from ..errors import UpstreamError
+from ..evaluation.metrics import COLLAPSE_PEARSON
 from ..pipelines import provenance
 
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "parity" / "original_seeds.json"
@@ -28,8 +30,29 @@ QUANTITIES = ("pearson", "ssim", "head_saturation", "output_level", "gauge_corre
 SCORING = "ptychobench"
 
 
+def rescored(draw: dict, profile: str) -> dict:
+    """A draw of a summary measured again by the current scorer from what its worker captured
+    (``worker.json``, ``arrays.npz``), so a record never keeps a stale score; a draw whose folder
+    is gone (a failed one) is kept as it was."""
+    folder = Path(draw.get("folder", "-"))
+    if not (folder / "worker.json").is_file():
+        return draw
+    import numpy as np
+
+    from . import score
+    record = json.loads((folder / "worker.json").read_text())
+    with np.load(folder / "arrays.npz") as z:
+        result = score.to_run_result(record, {k: z[k] for k in z.files}, profile, {})
+    pearson = result.alternative_metrics.get(SCORING, {}).get("pearson", math.nan)
+    return {**draw, "failure": result.failure,
+            "collapsed": bool(result.failure) or not (math.isfinite(pearson) and pearson >= COLLAPSE_PEARSON),
+            "alternative_metrics": {name: {q: alt.get(q) for q in QUANTITIES}
+                                    for name, alt in result.alternative_metrics.items()}}
+
+
 def entry_of(summary: dict) -> dict:
-    """One run key's record from a draws folder's summary."""
+    """One run key's record from a draws folder's summary (each draw scored again)."""
+    summary = {**summary, "draws": [rescored(d, summary["profile"]) for d in summary["draws"]]}
     ok = [d for d in summary["draws"] if not d["failure"]]
     values = {q: [d["alternative_metrics"][SCORING][q] for d in ok] for q in QUANTITIES}
     c = summary["checkout"]
@@ -43,7 +66,7 @@ def entry_of(summary: dict) -> dict:
         "lock_sha256": summary["lock_sha256"], "versions": summary["versions"], "seeded": summary["seeded"],
         "command": summary.get("command"), "draws": len(summary["draws"]),
         "failed": [d["failure"] for d in summary["draws"] if d["failure"]],
-        "collapsed": sum(bool(d["collapsed"]) for d in summary["draws"]),
+        "collapsed": sum(bool(d["collapsed"]) for d in summary["draws"]),  # failed, or pearson < 0.5 (ours)
         "wall_s": [d["wall_s"] for d in summary["draws"]], **values}
 
 
@@ -63,6 +86,7 @@ def _summaries(folders) -> dict:
                 if first[field] != summary[field]:
                     raise UpstreamError(f"{summary_path}: {field} differs from the other draws of {slot}")
             first["draws"] = first["draws"] + summary["draws"]
+            first["command"] = f"{first.get('command')} ; {summary.get('command')}"
         else:
             pooled[slot] = summary
     return pooled

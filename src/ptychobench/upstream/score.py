@@ -135,6 +135,9 @@ def to_run_result(record: dict, arrays: dict, profile: str, provenance: dict) ->
     result_metrics = scored.get("faithful", {})
     findings = record.get("findings", [])
     failure = "; ".join(f"{f['kind']}: {f['message']}" for f in findings) or None
+    loss = [v for v in s.get("history", {}).get("loss", [])]
+    if failure is None and any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in loss):
+        failure = "training_diverged: the training loss became NaN or Inf"  # as the worker now says itself
     if failure is None and not result_metrics:  # nothing to score is never a silent pass
         failure = "not scored: " + ("no stitched output captured" if not views else
                                     "the intensity scale or exp(log_scale) is not finite")
