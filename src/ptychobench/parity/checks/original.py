@@ -68,8 +68,8 @@ def check_original(legacy_runs, modern_runs, reference: dict | None = None) -> C
         entry = reference.get(profile, {}).get("runs", {}).get(KEYS[key])
         if entry is None:
             r.fail(f"{key}: no distribution of the original recorded for profile {profile!r}: run "
-                   f"`ptychobench upstream --commit {'dose_experiments --flow dose' if key == 'legacy' else '95ab209 --flow modern'}"
-                   f" --profile {profile} --draws 10 --record`")
+                   f"ptychobench upstream --commit {'dose_experiments --flow dose' if key == 'legacy' else '95ab209 --flow modern'}"
+                   f" --profile {profile} --draws 10 --record")
             continue
         theirs_params, ours_params = entry.get("trainable_params"), trained._field(ok[0], "trainable_params")
         if theirs_params is not None and theirs_params != ours_params:
@@ -89,4 +89,4 @@ def check_original(legacy_runs, modern_runs, reference: dict | None = None) -> C
             r.inside(f"{key} {q} ({which}) within the original's band ({source} gave "
                      f"{_fmt(min(entry[q]))}-{_fmt(max(entry[q]))})", got, lo, hi, f"trained.{q}_floor")
     return r.result("original_distribution", "the original PtychoPINN's own trained distribution "
-                    "(parity/original_seeds.json, recorded by `ptychobench upstream --record`)", details)
+                    "(parity/original_seeds.json, recorded by ptychobench upstream --record)", details)
