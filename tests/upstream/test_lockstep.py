@@ -13,6 +13,8 @@ import os
 import numpy as np
 import pytest
 
+from .conftest import need_env
+
 from ptychobench.upstream import checkout as co
 from ptychobench.upstream import envs
 from ptychobench.upstream import lockstep as L
@@ -21,17 +23,10 @@ pytestmark = pytest.mark.skipif(not co.DEFAULT_BUNDLE.is_file(), reason=f"no bun
 STEPS = 4
 
 
-def _need_env(era: str) -> None:
-    if not envs.is_built(era):
-        if os.environ.get("CI") or os.environ.get("PTYCHOBENCH_REQUIRE_UPSTREAM"):
-            envs.ensure(era)
-        else:
-            pytest.skip(f"the {era} environment is not built: python -m ptychobench.upstream.envs {era}")
-
 
 @pytest.fixture(scope="module")
 def theirs(tmp_path_factory):
-    _need_env("tf215")
+    need_env("tf215")
     folder = L.run_theirs("tiny", tmp_path_factory.mktemp("lockstep") / "theirs", STEPS, epochs=1)
     return L.load_theirs(folder)
 

@@ -16,6 +16,8 @@ import sys
 import numpy as np
 import pytest
 
+from .conftest import need_env
+
 from ptychobench.errors import UpstreamError
 from ptychobench.upstream import checkout as co
 from ptychobench.upstream import compare as cmp
@@ -29,13 +31,6 @@ C03673D, PARENT = "1730abc", "95ab209"
 pytestmark = [needs_bundle]
 
 
-def _need_env(era: str) -> None:
-    if not envs.is_built(era):
-        if os.environ.get("CI") or os.environ.get("PTYCHOBENCH_REQUIRE_UPSTREAM"):
-            envs.ensure(era)
-        else:
-            pytest.skip(f"the {era} environment is not built: python -m ptychobench.upstream.envs {era}")
-
 
 @pytest.fixture(scope="module")
 def dose_clone(tmp_path_factory):
@@ -47,7 +42,7 @@ def dose_clone(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dose_draw(dose_clone, tmp_path_factory):
-    _need_env("tf215")
+    need_env("tf215")
     c = co.from_work_tree(dose_clone)
     result, folder = runner.draw(c, "dose", "tiny", tmp_path_factory.mktemp("dose") / "draw0")
     return c, result, folder
@@ -55,7 +50,7 @@ def dose_draw(dose_clone, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def defect_draw(tmp_path_factory):
-    _need_env("tf221")
+    need_env("tf221")
     c = co.from_commit(BUNDLE, C03673D)
     result, folder = runner.draw(c, "modern", "tiny", tmp_path_factory.mktemp("c03673d") / "draw0")
     return c, result, folder
@@ -110,7 +105,7 @@ def test_eras_follow_what_the_commit_imports():
 
 def test_a_flow_the_commit_lacks_is_one_error_and_nothing_is_left_as_a_draw(tmp_path):
     """main's tip removed ptycho/train.py, which the dose flow imports."""
-    _need_env("tf221")
+    need_env("tf221")
     tip = co.from_commit(BUNDLE, "main")
     assert co.flows(tip) == ["modern"]
     with pytest.raises(UpstreamError, match=r"lacks a stage the flow needs: flow dose: ptycho/train.py"):
@@ -130,7 +125,7 @@ def _fake_checkout(root, body: str):
 
 
 def test_a_worker_killed_by_a_signal_is_one_error(tmp_path):
-    _need_env("tf221")
+    need_env("tf221")
     c = _fake_checkout(tmp_path / "fake", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     with pytest.raises(UpstreamError, match=r"the worker was killed by signal 9"):
         runner.draw(c, "modern", "tiny", tmp_path / "out" / "draw0")
@@ -138,7 +133,7 @@ def test_a_worker_killed_by_a_signal_is_one_error(tmp_path):
 
 
 def test_a_worker_past_its_limit_is_killed_and_named(tmp_path):
-    _need_env("tf221")
+    need_env("tf221")
     c = _fake_checkout(tmp_path / "fake", "import time\ntime.sleep(600)\n")
     with pytest.raises(UpstreamError, match=r"ran past its limit of 5 s and was killed"):
         runner.draw(c, "modern", "tiny", tmp_path / "out" / "draw0", timeout_s=5)
@@ -146,7 +141,7 @@ def test_a_worker_past_its_limit_is_killed_and_named(tmp_path):
 
 
 def test_an_exception_inside_the_original_is_named(tmp_path):
-    _need_env("tf221")
+    need_env("tf221")
     c = _fake_checkout(tmp_path / "fake", "raise RuntimeError('boom at import')\n")
     with pytest.raises(UpstreamError, match=r"the original raised RuntimeError: boom at import"):
         runner.draw(c, "modern", "tiny", tmp_path / "out" / "draw0")
@@ -206,7 +201,7 @@ def test_c03673d_collapse_is_a_finding_named_by_its_row(defect_draw):
 
 @pytest.mark.slow
 def test_the_labelled_harness_option_restores_per_group_rows_at_c03673d(tmp_path):
-    _need_env("tf221")
+    need_env("tf221")
     c = co.from_commit(BUNDLE, C03673D)
     result, folder = runner.draw(c, "modern", "tiny", tmp_path / "draw0", per_group_reassembly=True)
     run = json.loads((folder / "run.json").read_text())
